@@ -1,0 +1,22 @@
+// `npm run bench -- <name> [--json] [...]`: runs bench/<name>.ts, prints its result, and writes
+// bench/results/<name>.json. Each benchmark module exports `run(args: string[]): Promise<unknown>`
+// and may write its own plot next to the JSON.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const [name, ...rest] = process.argv.slice(2);
+const json = rest.includes('--json');
+const args = rest.filter((a) => a !== '--json');
+
+if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
+  console.error('usage: npm run bench -- <link|overlay|storage|swap|browser> [--json]');
+  process.exit(2);
+}
+const mod = (await import(join(here, `${name}.ts`))) as { run(args: string[]): Promise<unknown> };
+const result = await mod.run(args);
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+console.log(json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+process.exit(0);

@@ -1,0 +1,20 @@
+// The wire codec: MessagePack, with bounds on what a decoder will allocate.
+import { Decoder, Encoder } from '@msgpack/msgpack';
+
+const encoder = new Encoder({ ignoreUndefined: true });
+const decoder = new Decoder({
+  maxStrLength: 4 * 1024 * 1024,
+  maxBinLength: 8 * 1024 * 1024,
+  maxArrayLength: 100_000,
+  maxMapLength: 10_000,
+  maxExtLength: 0,
+});
+
+export function encode(value: unknown): Uint8Array {
+  return encoder.encode(value);
+}
+
+/** Throws on malformed input; callers at the edge catch it and count the drop. */
+export function decode(bytes: Uint8Array): unknown {
+  return decoder.decode(bytes);
+}

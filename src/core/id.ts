@@ -1,0 +1,81 @@
+// 256-bit node and key ids, and the XOR metric of Kademlia.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+
+export const ID_BYTES = 32;
+export const ID_BITS = ID_BYTES * 8;
+
+/** An id is kept as lowercase hex (64 chars): cheap to compare, to use as a Map key, and to log. */
+export type Id = string;
+
+const HEX_ID = /^[0-9a-f]{64}$/;
+
+export function isId(value: unknown): value is Id {
+  return typeof value === 'string' && HEX_ID.test(value);
+}
+
+export function idFromBytes(bytes: Uint8Array): Id {
+  if (bytes.length !== ID_BYTES) throw new RangeError(`id must be ${ID_BYTES} bytes, got ${bytes.length}`);
+  return bytesToHex(bytes);
+}
+
+export function idToBytes(id: Id): Uint8Array {
+  return hexToBytes(id);
+}
+
+/** SHA-256 of arbitrary bytes or a UTF-8 string, as an id (used for keys and for node ids). */
+export function hashId(data: Uint8Array | string): Id {
+  return bytesToHex(sha256(typeof data === 'string' ? utf8ToBytes(data) : data));
+}
+
+/** XOR distance as a 64-char hex string: lexicographic order of these strings is numeric order. */
+export function distance(a: Id, b: Id): string {
+  let out = '';
+  for (let i = 0; i < 64; i += 8) {
+    const x = (parseInt(a.slice(i, i + 8), 16) ^ parseInt(b.slice(i, i + 8), 16)) >>> 0;
+    out += x.toString(16).padStart(8, '0');
+  }
+  return out;
+}
+
+/** Negative if a is closer to target than b, positive if farther, 0 if equal. */
+export function compareDistance(target: Id, a: Id, b: Id): number {
+  for (let i = 0; i < 64; i += 8) {
+    const t = parseInt(target.slice(i, i + 8), 16);
+    const da = (parseInt(a.slice(i, i + 8), 16) ^ t) >>> 0;
+    const db = (parseInt(b.slice(i, i + 8), 16) ^ t) >>> 0;
+    if (da !== db) return da < db ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Number of leading bits a and b share (256 when equal). This is the Kademlia bucket index. */
+export function commonPrefixLength(a: Id, b: Id): number {
+  for (let i = 0; i < 64; i += 8) {
+    const x = (parseInt(a.slice(i, i + 8), 16) ^ parseInt(b.slice(i, i + 8), 16)) >>> 0;
+    if (x !== 0) return i * 4 + Math.clz32(x);
+  }
+  return ID_BITS;
+}
+
+/** Sorts ids by distance to target, closest first (returns a new array). */
+export function sortByDistance(target: Id, ids: Iterable<Id>): Id[] {
+  return [...ids].sort((a, b) => compareDistance(target, a, b));
+}
+
+/** A random id that shares exactly `prefix` leading bits with `base` (for refreshing bucket `prefix`). */
+export function randomIdInBucket(base: Id, prefix: number, randomBytes: (n: number) => Uint8Array): Id {
+  const bytes = randomBytes(ID_BYTES);
+  const baseBytes = idToBytes(base);
+  for (let bit = 0; bit <= prefix && bit < ID_BITS; bit++) {
+    const byte = bit >> 3;
+    const mask = 0x80 >> (bit & 7);
+    const want = bit < prefix ? baseBytes[byte]! & mask : ~baseBytes[byte]! & mask;
+    bytes[byte] = (bytes[byte]! & ~mask) | want;
+  }
+  return bytesToHex(bytes);
+}
+
+export function shortId(id: Id): string {
+  return id.slice(0, 8);
+}

@@ -1,0 +1,86 @@
+// Node identity: an Ed25519 key pair; the node id is SHA-256 of the public key.
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
+import { hashId, type Id } from './id.ts';
+import type { Rng } from './rng.ts';
+
+/** What a node needs to prove who it is. */
+export interface Identity {
+  readonly id: Id;
+  readonly publicKey: Uint8Array;
+  sign(message: Uint8Array): Uint8Array;
+}
+
+/** Checks signatures. Real nodes use Ed25519; the simulator may pass a cheaper scheme (see simCrypto). */
+export interface SignatureScheme {
+  readonly name: string;
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  idOf(publicKey: Uint8Array): Id;
+}
+
+export const ed25519Scheme: SignatureScheme = {
+  name: 'ed25519',
+  verify(publicKey, message, signature) {
+    try {
+      return signature.length === 64 && publicKey.length === 32 && ed25519.verify(signature, message, publicKey);
+    } catch {
+      return false;
+    }
+  },
+  idOf: (publicKey) => hashId(publicKey),
+};
+
+export interface StoredIdentity {
+  secretKey: string;
+}
+
+/** A new Ed25519 identity; with `puzzleBits` > 0 the id must have that many leading zero bits in H(id). */
+export function createIdentity(rng: Rng, puzzleBits = 0): Identity {
+  for (;;) {
+    const identity = identityFromSecret(rng.bytes(32));
+    if (puzzleBits === 0 || satisfiesPuzzle(identity.id, puzzleBits)) return identity;
+  }
+}
+
+export function identityFromSecret(secretKey: Uint8Array): Identity {
+  const publicKey = ed25519.getPublicKey(secretKey);
+  return {
+    id: hashId(publicKey),
+    publicKey,
+    sign: (message) => ed25519.sign(message, secretKey),
+    toJSON: () => ({ secretKey: bytesToHex(secretKey) }),
+  } as Identity;
+}
+
+export function exportIdentity(identity: Identity): StoredIdentity {
+  return (identity as unknown as { toJSON(): StoredIdentity }).toJSON();
+}
+
+export function importIdentity(stored: StoredIdentity): Identity {
+  return identityFromSecret(hexToBytes(stored.secretKey));
+}
+
+/** S/Kademlia static puzzle: H(id) starts with `bits` zero bits. */
+export function satisfiesPuzzle(id: Id, bits: number): boolean {
+  const h = sha256(hexToBytes(id));
+  for (let i = 0; i < bits; i++) if ((h[i >> 3]! >> (7 - (i & 7))) & 1) return false;
+  return true;
+}
+
+/**
+ * Simulation-only scheme: signatures are SHA-256(publicKey || message). It is NOT secure (anyone can
+ * compute it) and exists only so that 10,000 simulated nodes do not spend minutes in Ed25519; the
+ * simulator still exercises every sign and verify call site, and forgery tests use ed25519Scheme.
+ */
+export const simScheme: SignatureScheme = {
+  name: 'sim-sha256',
+  verify: (publicKey, message, signature) =>
+    bytesToHex(sha256(concatBytes(publicKey, message))) === bytesToHex(signature),
+  idOf: (publicKey) => hashId(publicKey),
+};
+
+export function createSimIdentity(rng: Rng): Identity {
+  const publicKey = rng.bytes(32);
+  return { id: hashId(publicKey), publicKey, sign: (message) => sha256(concatBytes(publicKey, message)) };
+}

@@ -1,0 +1,139 @@
+// Splits messages into frames that fit a data channel, and puts them back together with bounds.
+//
+// Frame layout: byte 0 is the kind. WHOLE (0): the rest is one message. CHUNK (1): bytes 1-4 message
+// number, 5-6 chunk index, 7-8 chunk count, then data. Data channels are ordered and reliable, so
+// chunks of one message arrive in order; anything else is a broken or hostile peer.
+import type { Clock } from '../core/clock.ts';
+import { SelfmeshError } from '../core/errors.ts';
+import { FRAME_MAX } from './link.ts';
+
+export const MESSAGE_MAX = 4 * 1024 * 1024;
+const WHOLE = 0;
+const CHUNK = 1;
+const CHUNK_HEADER = 9;
+
+export interface FramingLimits {
+  frameMax: number;
+  messageMax: number;
+  /** Partly received messages kept at once (per link). */
+  maxPending: number;
+  /** A partial message older than this is dropped. */
+  pendingTimeoutMs: number;
+}
+
+export const DEFAULT_FRAMING: FramingLimits = {
+  frameMax: FRAME_MAX,
+  messageMax: MESSAGE_MAX,
+  maxPending: 8,
+  pendingTimeoutMs: 30_000,
+};
+
+export class Framer {
+  private nextMessage = 1;
+  constructor(private readonly limits: FramingLimits = DEFAULT_FRAMING) {}
+
+  split(message: Uint8Array): Uint8Array[] {
+    if (message.length > this.limits.messageMax) {
+      throw new SelfmeshError('TOO_LARGE', `message of ${message.length} bytes exceeds ${this.limits.messageMax}`);
+    }
+    if (message.length + 1 <= this.limits.frameMax) {
+      const frame = new Uint8Array(message.length + 1);
+      frame[0] = WHOLE;
+      frame.set(message, 1);
+      return [frame];
+    }
+    const room = this.limits.frameMax - CHUNK_HEADER;
+    const count = Math.ceil(message.length / room);
+    if (count > 0xffff) throw new SelfmeshError('TOO_LARGE', 'message needs too many chunks');
+    const id = this.nextMessage;
+    this.nextMessage = (this.nextMessage + 1) >>> 0 || 1;
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const data = message.subarray(i * room, Math.min(message.length, (i + 1) * room));
+      const frame = new Uint8Array(CHUNK_HEADER + data.length);
+      const view = new DataView(frame.buffer);
+      frame[0] = CHUNK;
+      view.setUint32(1, id);
+      view.setUint16(5, i);
+      view.setUint16(7, count);
+      frame.set(data, CHUNK_HEADER);
+      frames.push(frame);
+    }
+    return frames;
+  }
+}
+
+interface Pending {
+  count: number;
+  next: number;
+  parts: Uint8Array[];
+  bytes: number;
+  startedAt: number;
+}
+
+export class Reassembler {
+  private pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limits: FramingLimits = DEFAULT_FRAMING,
+  ) {}
+
+  /** Returns a whole message when the frame completes one, null while one is partial. Throws on bad frames. */
+  push(frame: Uint8Array): Uint8Array | null {
+    if (frame.length === 0) throw new SelfmeshError('BAD_MESSAGE', 'empty frame');
+    if (frame.length > this.limits.frameMax) throw new SelfmeshError('TOO_LARGE', `frame of ${frame.length} bytes`);
+    if (frame[0] === WHOLE) return frame.subarray(1);
+    if (frame[0] !== CHUNK || frame.length <= CHUNK_HEADER) throw new SelfmeshError('BAD_MESSAGE', 'bad frame header');
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const id = view.getUint32(1);
+    const index = view.getUint16(5);
+    const count = view.getUint16(7);
+    const room = this.limits.frameMax - CHUNK_HEADER;
+    if (count < 2 || (count - 1) * room >= this.limits.messageMax + room) {
+      throw new SelfmeshError('TOO_LARGE', `chunk count ${count} exceeds the message limit`);
+    }
+    this.expire();
+    let entry = this.pending.get(id);
+    if (!entry) {
+      if (index !== 0) throw new SelfmeshError('BAD_MESSAGE', `chunk ${index} of an unknown message`);
+      if (this.pending.size >= this.limits.maxPending) {
+        throw new SelfmeshError('TOO_LARGE', 'too many partial messages at once');
+      }
+      entry = { count, next: 0, parts: [], bytes: 0, startedAt: this.clock.now() };
+      this.pending.set(id, entry);
+    }
+    if (index !== entry.next || count !== entry.count) {
+      this.pending.delete(id);
+      throw new SelfmeshError('BAD_MESSAGE', `chunk ${index}/${count} out of order`);
+    }
+    const data = frame.slice(CHUNK_HEADER);
+    entry.bytes += data.length;
+    if (entry.bytes > this.limits.messageMax) {
+      this.pending.delete(id);
+      throw new SelfmeshError('TOO_LARGE', `message exceeds ${this.limits.messageMax} bytes`);
+    }
+    entry.parts.push(data);
+    entry.next++;
+    if (entry.next < entry.count) return null;
+    this.pending.delete(id);
+    const out = new Uint8Array(entry.bytes);
+    let offset = 0;
+    for (const part of entry.parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private expire(): void {
+    const now = this.clock.now();
+    for (const [id, entry] of this.pending) {
+      if (now - entry.startedAt > this.limits.pendingTimeoutMs) this.pending.delete(id);
+    }
+  }
+}

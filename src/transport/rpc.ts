@@ -1,0 +1,236 @@
+// Request/response and one-way messages over one Link: MessagePack envelopes, chunked frames,
+// request ids, timeouts and cancellation. What a peer sends that fails a check is dropped and counted.
+//
+// Envelopes: [0, id, method, body] request; [1, id, body] reply; [2, id, code, message] error;
+// [3, method, body] notify.
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import { decode, encode } from '../core/codec.ts';
+import { Counters } from '../core/counters.ts';
+import { type ErrorCode, SelfmeshError, errorMessage, isSelfmeshError } from '../core/errors.ts';
+import { DEFAULT_FRAMING, Framer, Reassembler } from './framing.ts';
+import type { Link } from './link.ts';
+import type { MethodTable } from './methods.ts';
+import { Outbox } from './outbox.ts';
+
+const REQUEST = 0;
+const REPLY = 1;
+const ERROR = 2;
+const NOTIFY = 3;
+
+const ERROR_CODES = new Set<string>([
+  'TIMEOUT', 'CANCELLED', 'CLOSED', 'TOO_LARGE', 'BAD_MESSAGE', 'BAD_SIGNATURE', 'UNREACHABLE',
+  'NOT_RESPONSIBLE', 'QUOTA', 'STALE', 'CONFLICT', 'UNTRUSTED', 'REFUSED', 'INTERNAL',
+]);
+
+export interface RpcOptions {
+  clock: Clock;
+  counters?: Counters;
+  timeoutMs?: number;
+  maxMessageBytes?: number;
+  /** Requests from the peer being handled at once; more are refused (a peer cannot pile up work). */
+  maxIncoming?: number;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RpcStats {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  dropped: number;
+}
+
+interface PendingRequest {
+  resolve: (value: unknown) => void;
+  reject: (e: unknown) => void;
+  timer: TimerHandle;
+  cleanup: () => void;
+}
+
+export class Rpc {
+  readonly stats: RpcStats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
+  private readonly framer: Framer;
+  private readonly reassembler: Reassembler;
+  private readonly outbox: Outbox;
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly counters: Counters;
+  private readonly timeoutMs: number;
+  private readonly maxIncoming: number;
+  private nextId = 1;
+  private incoming = 0;
+  private closed = false;
+  private readonly offs: Array<() => void> = [];
+
+  constructor(
+    readonly link: Link,
+    private readonly methods: MethodTable,
+    private readonly opts: RpcOptions,
+  ) {
+    const limits = { ...DEFAULT_FRAMING, messageMax: opts.maxMessageBytes ?? DEFAULT_FRAMING.messageMax };
+    this.framer = new Framer(limits);
+    this.reassembler = new Reassembler(opts.clock, limits);
+    this.outbox = new Outbox(link);
+    this.counters = opts.counters ?? new Counters();
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxIncoming = opts.maxIncoming ?? 256;
+    this.offs.push(link.on('message', (frame) => this.onFrame(frame)));
+    this.offs.push(link.on('close', ({ reason }) => this.close(reason)));
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.link.isOpen;
+  }
+
+  request(method: string, body: unknown, options: RequestOptions = {}): Promise<unknown> {
+    if (!this.isOpen) return Promise.reject(new SelfmeshError('CLOSED', `link to ${this.link.remoteId.slice(0, 8)} closed`));
+    if (options.signal?.aborted) return Promise.reject(new SelfmeshError('CANCELLED', `${method} cancelled`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+      const timer = this.opts.clock.setTimeout(() => {
+        this.settle(id)?.reject(new SelfmeshError('TIMEOUT', `${method} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onAbort = () => this.settle(id)?.reject(new SelfmeshError('CANCELLED', `${method} cancelled`));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = () => options.signal?.removeEventListener('abort', onAbort);
+      this.pending.set(id, { resolve, reject, timer, cleanup });
+      this.send([REQUEST, id, method, body]).catch((e) => this.settle(id)?.reject(e));
+    });
+  }
+
+  /** Fire and forget; a failure to send is counted, not thrown. */
+  notify(method: string, body: unknown): void {
+    if (!this.isOpen) return;
+    this.send([NOTIFY, method, body]).catch(() => this.counters.inc('rpc.notify.unsent'));
+  }
+
+  close(reason = 'closed'): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.offs) off();
+    this.outbox.fail(new SelfmeshError('CLOSED', reason));
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id)?.reject(new SelfmeshError('CLOSED', `link closed: ${reason}`));
+    }
+  }
+
+  private settle(id: number): PendingRequest | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    this.opts.clock.clearTimeout(p.timer);
+    p.cleanup();
+    return p;
+  }
+
+  private send(envelope: unknown[]): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(envelope);
+    } catch (e) {
+      return Promise.reject(new SelfmeshError('BAD_MESSAGE', `cannot encode: ${errorMessage(e)}`));
+    }
+    let frames: Uint8Array[];
+    try {
+      frames = this.framer.split(bytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.stats.messagesOut++;
+    this.stats.bytesOut += bytes.length;
+    return this.outbox.push(frames);
+  }
+
+  private drop(reason: string): void {
+    this.stats.dropped++;
+    this.counters.inc(`rpc.dropped.${reason}`);
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    if (this.closed) return;
+    let message: Uint8Array | null;
+    try {
+      message = this.reassembler.push(frame);
+    } catch (e) {
+      this.drop(isSelfmeshError(e, 'TOO_LARGE') ? 'too-large' : 'bad-frame');
+      return;
+    }
+    if (!message) return;
+    let envelope: unknown;
+    try {
+      envelope = decode(message);
+    } catch {
+      this.drop('undecodable');
+      return;
+    }
+    this.stats.messagesIn++;
+    this.stats.bytesIn += message.length;
+    if (!Array.isArray(envelope)) return this.drop('bad-envelope');
+    const [type] = envelope;
+    if (type === REQUEST && envelope.length === 4 && isUint(envelope[1]) && typeof envelope[2] === 'string') {
+      this.onRequest(envelope[1], envelope[2], envelope[3]);
+    } else if (type === REPLY && envelope.length === 3 && isUint(envelope[1])) {
+      const p = this.settle(envelope[1]);
+      if (p) p.resolve(envelope[2]);
+      else this.drop('unexpected-reply');
+    } else if (type === ERROR && envelope.length === 4 && isUint(envelope[1]) && typeof envelope[3] === 'string') {
+      const p = this.settle(envelope[1]);
+      const code = typeof envelope[2] === 'string' && ERROR_CODES.has(envelope[2]) ? envelope[2] : 'INTERNAL';
+      if (p) p.reject(new SelfmeshError(code as ErrorCode, envelope[3].slice(0, 500)));
+      else this.drop('unexpected-reply');
+    } else if (type === NOTIFY && envelope.length === 3 && typeof envelope[1] === 'string') {
+      const checked = this.methods.check(envelope[1], 'notify', envelope[2]);
+      if (!checked.ok) return this.drop('bad-notify');
+      try {
+        checked.handler(checked.body, { from: this.link.remoteId, link: this.link });
+      } catch {
+        this.counters.inc('rpc.handler.error');
+      }
+    } else {
+      this.drop('bad-envelope');
+    }
+  }
+
+  private onRequest(id: number, method: string, body: unknown): void {
+    const checked = this.methods.check(method, 'request', body);
+    if (!checked.ok) {
+      this.drop('bad-request');
+      this.reply([ERROR, id, 'BAD_MESSAGE', checked.reason]);
+      return;
+    }
+    if (this.incoming >= this.maxIncoming) {
+      this.drop('busy');
+      this.reply([ERROR, id, 'REFUSED', 'too many requests in flight']);
+      return;
+    }
+    this.incoming++;
+    Promise.resolve()
+      .then(() => checked.handler(checked.body, { from: this.link.remoteId, link: this.link }))
+      .then(
+        (result) => this.reply([REPLY, id, result]),
+        (e: unknown) => {
+          if (!isSelfmeshError(e)) this.counters.inc('rpc.handler.error');
+          this.reply([ERROR, id, isSelfmeshError(e) ? e.code : 'INTERNAL', errorMessage(e)]);
+        },
+      )
+      .finally(() => this.incoming--);
+  }
+
+  private reply(envelope: unknown[]): void {
+    if (!this.isOpen) return;
+    this.send(envelope).catch((e: unknown) => {
+      // A reply too large to send becomes an error reply, so the caller is not left waiting.
+      if (isSelfmeshError(e, 'TOO_LARGE') || isSelfmeshError(e, 'BAD_MESSAGE')) {
+        this.send([ERROR, envelope[1], e.code, e.message]).catch(() => undefined);
+      }
+    });
+  }
+}
+
+function isUint(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 0;
+}

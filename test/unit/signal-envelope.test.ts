@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { createIdentity, ed25519Scheme } from '../../src/core/identity.ts';
+import { seededRng } from '../../src/core/rng.ts';
+import { isSelfmeshError } from '../../src/core/errors.ts';
+import {
+  ReplayGuard,
+  envelopeFromWire,
+  envelopeToWire,
+  fingerprintOf,
+  signEnvelope,
+  verifyEnvelope,
+} from '../../src/transport/signal-envelope.ts';
+import type { SignalEnvelope } from '../../src/transport/link.ts';
+
+const FP = 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89';
+const sdp = (fp = FP) =>
+  ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=fingerprint:sha-256 ${fp}`, ''].join('\r\n');
+
+const rng = seededRng(7);
+const alice = createIdentity(rng);
+const bob = createIdentity(rng);
+const NOW = 1_700_000_000_000;
+
+function offer(overrides: Partial<SignalEnvelope> = {}): SignalEnvelope {
+  return signEnvelope(alice, {
+    from: alice.id,
+    to: bob.id,
+    token: 'tok-1',
+    kind: 'offer',
+    fingerprint: `sha-256 ${FP}`,
+    payload: { type: 'offer', sdp: sdp() },
+    time: NOW,
+    ...overrides,
+  });
+}
+
+function refusal(fn: () => void): { code: string; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    if (isSelfmeshError(e)) return { code: e.code, message: e.message };
+    throw e;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('fingerprintOf', () => {
+  it('parses and normalises the DTLS fingerprint', () => {
+    expect(fingerprintOf(sdp(FP.toLowerCase()))).toBe(`sha-256 ${FP}`);
+    expect(fingerprintOf('v=0\r\n')).toBeNull();
+  });
+  it('refuses an SDP with two different fingerprints', () => {
+    expect(fingerprintOf(sdp() + `a=fingerprint:sha-256 ${FP.replace('AB', '00')}\r\n`)).toBeNull();
+  });
+});
+
+describe('verifyEnvelope', () => {
+  it('accepts a well-signed envelope', () => {
+    expect(() => verifyEnvelope(ed25519Scheme, offer(), bob.id, NOW + 500)).not.toThrow();
+  });
+
+  it('refuses flipped signature bytes', () => {
+    const env = offer();
+    env.signature = env.signature.slice();
+    env.signature[3]! ^= 0xff;
+    expect(refusal(() => verifyEnvelope(ed25519Scheme, env, bob.id, NOW)).code).toBe('BAD_SIGNATURE');
+  });
+
+  it('refuses an SDP whose fingerprint was swapped by a relay', () => {
+    const env = offer();
+    env.payload = { type: 'offer', sdp: sdp(FP.replace('AB:CD', '11:22')) };
+    const r = refusal(() => verifyEnvelope(ed25519Scheme, env, bob.id, NOW));
+    expect(r.code).toBe('BAD_SIGNATURE');
+    expect(r.message).toMatch(/fingerprint/);
+  });
+
+  it('refuses a changed signed field', () => {
+    const env = { ...offer(), token: 'tok-2' };
+    expect(refusal(() => verifyEnvelope(ed25519Scheme, env, bob.id, NOW)).code).toBe('BAD_SIGNATURE');
+  });
+
+  it('refuses a key that does not hash to from', () => {
+    const env = { ...offer(), publicKey: bob.publicKey };
+    expect(refusal(() => verifyEnvelope(ed25519Scheme, env, bob.id, NOW)).message).toMatch(/hash/);
+  });
+
+  it('refuses an envelope for someone else', () => {
+    expect(refusal(() => verifyEnvelope(ed25519Scheme, offer(), alice.id, NOW)).code).toBe('REFUSED');
+  });
+
+  it('refuses a stale envelope', () => {
+    expect(refusal(() => verifyEnvelope(ed25519Scheme, offer(), bob.id, NOW + 10 * 60_000)).code).toBe('STALE');
+    expect(refusal(() => verifyEnvelope(ed25519Scheme, offer(), bob.id, NOW + 2_000, 1_000)).code).toBe('STALE');
+  });
+
+  it('refuses malformed envelopes without throwing anything else', () => {
+    for (const junk of [null, 42, {}, { ...offer(), from: 'x' }, { ...offer(), kind: 'hello' }, { ...offer(), time: NaN }]) {
+      expect(refusal(() => verifyEnvelope(ed25519Scheme, junk as SignalEnvelope, bob.id, NOW)).code).toBe('BAD_MESSAGE');
+    }
+  });
+});
+
+describe('ReplayGuard', () => {
+  it('refuses a token seen before, and forgets it after the window', () => {
+    const guard = new ReplayGuard(1_000);
+    const env = offer();
+    guard.check(env, NOW);
+    expect(refusal(() => guard.check(env, NOW + 10)).code).toBe('REFUSED');
+    guard.check({ ...env, kind: 'answer' }, NOW + 10);
+    guard.check({ ...env, time: NOW + 5_000 }, NOW + 5_000);
+    expect(guard.size).toBe(1);
+  });
+});
+
+describe('wire form', () => {
+  it('round-trips through JSON and still verifies', () => {
+    const env = offer();
+    const back = envelopeFromWire(JSON.parse(JSON.stringify(envelopeToWire(env))));
+    expect(back).toEqual(env);
+    expect(() => verifyEnvelope(ed25519Scheme, back, bob.id, NOW)).not.toThrow();
+  });
+  it('refuses malformed wire envelopes', () => {
+    expect(refusal(() => envelopeFromWire({ ...envelopeToWire(offer()), signature: 'zz' })).code).toBe('BAD_MESSAGE');
+    expect(refusal(() => envelopeFromWire('nope')).code).toBe('BAD_MESSAGE');
+  });
+});
