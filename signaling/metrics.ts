@@ -3,7 +3,8 @@
 
 import { ERROR_REASONS, FRAME_TYPES, type ErrorReason, type FrameType } from './protocol.ts';
 
-export type InType = FrameType | 'invalid';
+/** 'refused' counts frames answered with an error (bad, over a limit, or rate-limited). */
+export type InType = FrameType | 'refused';
 export type OutType = 'publish' | 'pong' | 'error';
 export const REJECT_REASONS = ['max-connections', 'max-connections-per-address', 'shutting-down'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
@@ -19,7 +20,7 @@ export class Metrics {
   framesOut = 0;
   errors = 0;
   connectionsAccepted = 0;
-  readonly framesInByType = zeros<InType>([...FRAME_TYPES, 'invalid']);
+  readonly framesInByType = zeros<InType>([...FRAME_TYPES, 'refused']);
   readonly framesOutByType = zeros<OutType>(['publish', 'pong', 'error']);
   readonly errorsByReason = zeros<ErrorReason>(ERROR_REASONS);
   readonly rejectedByReason = zeros<RejectReason>(REJECT_REASONS);

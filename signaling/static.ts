@@ -68,7 +68,7 @@ export function resolveRequestPath(root: string, rawUrl: string): string | null 
   return full;
 }
 
-/** Returns a request handler for files under `dir`, or resolves false when it did not answer. */
+/** Returns a request handler for the files under `dir` (which must exist). */
 export async function createStaticHandler(dir: string) {
   const root = await realpath(path.resolve(dir));
 

@@ -13,6 +13,8 @@ export interface Clock {
 export function systemClock(): Clock {
   const perf = globalThis.performance;
   return {
+    // The one place that reads the platform's time; everything else is handed this clock.
+    // eslint-disable-next-line no-restricted-properties
     now: () => (perf ? perf.timeOrigin + perf.now() : Date.now()),
     setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms) as unknown as TimerHandle,
     clearTimeout: (h) => {

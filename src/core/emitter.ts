@@ -2,7 +2,7 @@
 
 export type Listener<T> = (event: T) => void;
 
-export class Emitter<Events extends Record<string, unknown>> {
+export class Emitter<Events extends object> {
   private listeners = new Map<keyof Events, Set<Listener<never>>>();
 
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {

@@ -1,0 +1,161 @@
+// The discrete-event core: a virtual clock over a binary heap of timers. Time moves only when the
+// simulator runs; callbacks at the same millisecond run in scheduling order, and promise continuations
+// they start are drained before time moves on, so a run is a pure function of its seed.
+import type { Clock, TimerHandle } from '../src/core/clock.ts';
+
+interface Timer {
+  at: number;
+  seq: number;
+  fn: (() => void) | null;
+}
+
+/** Resolves after every queued microtask (and every microtask those queue) has run. */
+const drainMicrotasks = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class Simulator implements Clock {
+  private heap: Timer[] = [];
+  private time = 0;
+  private seq = 0;
+  /** Callbacks run so far (a cheap measure of simulation work). */
+  eventsRun = 0;
+  /** Exceptions thrown by callbacks: a correct node never throws into the event loop. */
+  errors: unknown[] = [];
+
+  constructor(startTime = 0) {
+    this.time = startTime;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  /** Times are whole milliseconds so that many events share a tick and one drain serves them all. */
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer: Timer = { at: this.time + Math.max(0, Math.ceil(ms)), seq: this.seq++, fn };
+    this.push(timer);
+    return timer as unknown as TimerHandle;
+  }
+
+  /** Lazy deletion: the timer stays in the heap with no callback. */
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (handle && typeof handle === 'object') (handle as unknown as Timer).fn = null;
+  }
+
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  /** Runs every event up to and including `end`, then sets the clock to `end`. */
+  async runUntilTime(end: number): Promise<void> {
+    await drainMicrotasks();
+    while (this.heap.length > 0 && this.heap[0]!.at <= end) {
+      const tick = this.heap[0]!.at;
+      this.time = tick;
+      while (this.heap.length > 0 && this.heap[0]!.at === tick) {
+        const timer = this.pop();
+        const fn = timer.fn;
+        if (!fn) continue;
+        timer.fn = null;
+        this.eventsRun++;
+        try {
+          fn();
+        } catch (e) {
+          this.errors.push(e);
+        }
+      }
+      await drainMicrotasks();
+    }
+    if (end > this.time) this.time = end;
+  }
+
+  runFor(ms: number): Promise<void> {
+    return this.runUntilTime(this.time + ms);
+  }
+
+  /**
+   * Advances time in steps of `stepMs` until `condition` holds, at most `maxMs`. Returns whether it held.
+   * This is how tests wait: on virtual time with a bound, never on a fixed sleep.
+   */
+  async runUntil(condition: () => boolean, maxMs: number, stepMs = 1000): Promise<boolean> {
+    const end = this.time + maxMs;
+    await drainMicrotasks();
+    while (!condition()) {
+      if (this.time >= end) return false;
+      await this.runUntilTime(Math.min(end, this.time + stepMs));
+    }
+    return true;
+  }
+
+  /** Waits (in virtual time) for a promise started inside the simulation, at most maxMs. */
+  async settle<T>(promise: Promise<T>, maxMs: number, stepMs = 50): Promise<T> {
+    let done = false;
+    const tracked = promise.finally(() => {
+      done = true;
+    });
+    tracked.catch(() => undefined);
+    await this.runUntil(() => done, maxMs, stepMs);
+    if (!done) throw new Error(`simulated promise did not settle within ${maxMs} ms`);
+    return tracked;
+  }
+
+  private less(a: Timer, b: Timer): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(timer: Timer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): Timer {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && this.less(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && this.less(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** A 64-bit FNV-1a style running hash (two 32-bit lanes) over the events of a run. */
+export class TraceHash {
+  private a = 0x811c9dc5;
+  private b = 0x01000193;
+  count = 0;
+
+  add(...values: Array<number | string>): void {
+    this.count++;
+    for (const v of values) {
+      if (typeof v === 'number') this.mix(v | 0), this.mix(Math.floor(v / 4294967296) | 0);
+      else for (let i = 0; i < v.length; i++) this.mix(v.charCodeAt(i));
+    }
+  }
+
+  private mix(x: number): void {
+    this.a = Math.imul(this.a ^ x, 0x01000193) >>> 0;
+    this.b = Math.imul(this.b ^ (x + 0x9e3779b9), 0x85ebca6b) >>> 0;
+  }
+
+  digest(): string {
+    return this.a.toString(16).padStart(8, '0') + this.b.toString(16).padStart(8, '0');
+  }
+}

@@ -1,0 +1,77 @@
+// What the web app (and `window.selfmesh`) sees of a running node. The real node (src/node.ts) and a
+// node inside a simulated room both provide it, so the views work on either.
+import type { Id } from '../core/id.ts';
+
+export type JoinStep = 'signaling' | 'first-link' | 'joined' | 'table-filled';
+
+export interface JoinProgress {
+  step: JoinStep | 'error';
+  /** Steps done so far, in order. */
+  done: JoinStep[];
+  error?: { kind: 'server-unreachable' | 'webrtc-unavailable' | 'bad-room' | 'other'; message: string };
+}
+
+export interface LinkInfo {
+  id: Id;
+  via: 'server' | 'overlay' | 'direct';
+  rttMs: number | null;
+  openedAt: number;
+}
+
+export interface NodeStats {
+  uptimeMs: number;
+  links: number;
+  linksViaServer: number;
+  linksViaOverlay: number;
+  /** Live links per bucket index (common prefix length), index = bucket. */
+  bucketFill: number[];
+  records: number;
+  recordBytes: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  counters: Record<string, number>;
+}
+
+/** What a node tells about itself when the topology view asks it through the overlay. */
+export interface NodeSummary {
+  id: Id;
+  links: Id[];
+  records: number;
+  load: number;
+  components?: Array<{ name: string; version: string }>;
+}
+
+export interface RoomEvent {
+  at: number;
+  kind: 'join' | 'leave' | 'link-up' | 'link-down' | 'suspected' | 'dead' | 'put' | 'error' | 'info';
+  node?: Id;
+  text: string;
+}
+
+export interface RouteResult {
+  key: Id;
+  /** Node ids from this node to the responsible node, both included. */
+  path: Id[];
+  responsible: Id;
+}
+
+export interface NodeApi {
+  readonly id: Id;
+  readonly room: string;
+  readonly startedAt: number;
+  progress(): JoinProgress;
+  links(): LinkInfo[];
+  stats(): NodeStats;
+  /** Subscribes to room events seen by this node; returns an unsubscribe function. */
+  onEvent(listener: (event: RoomEvent) => void): () => void;
+  route(key: Id): Promise<RouteResult>;
+  /** Asks a node (through the overlay) for its summary; bounded by a timeout. */
+  inspect(node: Id): Promise<NodeSummary>;
+  put(key: string, value: unknown): Promise<{ key: Id; holders: Id[] }>;
+  get(key: string): Promise<{ key: Id; value: unknown; holders: Id[] } | null>;
+  /** The nodes that hold replicas of a key (the r closest live nodes). */
+  holders(key: string): Promise<Id[]>;
+  leave(): Promise<void>;
+}

@@ -1,0 +1,24 @@
+// What the storage layer needs from the overlay (a Kompics-style required port). The composition root
+// (src/node.ts) adapts the overlay to it; unit tests give an ideal in-memory overlay.
+import type { Id } from '../core/id.ts';
+import type { MethodTable } from '../transport/methods.ts';
+
+export interface OverlayPortEvents {
+  /** The set of nodes near this one changed (a join, a leave, a death). */
+  neighborhood: { added: Id[]; removed: Id[] };
+  /** A node was declared dead after a second opinion. */
+  dead: { id: Id };
+}
+
+export interface OverlayPort {
+  readonly selfId: Id;
+  /** The n live nodes closest to key by XOR, found through the overlay (may include this node). */
+  findClosest(key: Id, n: number): Promise<Id[]>;
+  /** A request to a node: over a direct link when there is one, routed through the overlay otherwise. */
+  call(node: Id, method: string, body: unknown, options?: { timeoutMs?: number }): Promise<unknown>;
+  /** Where storage registers its request handlers; `ctx.from` is the authenticated caller. */
+  readonly methods: MethodTable;
+  /** Live nodes in this node's neighbourhood (both sides), closest first. */
+  neighbors(): Id[];
+  on<K extends keyof OverlayPortEvents>(type: K, listener: (event: OverlayPortEvents[K]) => void): () => void;
+}

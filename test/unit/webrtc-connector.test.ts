@@ -1,0 +1,82 @@
+// Two Node peers over @roamhq/wrtc: signed offer/answer, a link that carries frames, and refusals.
+import { afterEach, describe, expect, it } from 'vitest';
+import SimplePeer from 'simple-peer';
+import wrtc from '@roamhq/wrtc';
+import { systemClock } from '../../src/core/clock.ts';
+import { isSelfmeshError } from '../../src/core/errors.ts';
+import { createIdentity, ed25519Scheme } from '../../src/core/identity.ts';
+import { cryptoRng } from '../../src/core/rng.ts';
+import type { Link, SignalEnvelope } from '../../src/transport/link.ts';
+import { WebrtcConnector, type SimplePeerConstructor } from '../../src/transport/webrtc-connector.ts';
+
+const clock = systemClock();
+const rng = cryptoRng();
+const links: Link[] = [];
+
+function connector(): WebrtcConnector {
+  return new WebrtcConnector({
+    identity: createIdentity(rng),
+    scheme: ed25519Scheme,
+    clock,
+    SimplePeer: SimplePeer as unknown as SimplePeerConstructor,
+    wrtc: wrtc as never,
+    connectTimeoutMs: 15_000,
+  });
+}
+
+async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    if (isSelfmeshError(e)) return e.code;
+    throw e;
+  }
+  return 'none';
+}
+
+afterEach(() => {
+  for (const l of links.splice(0)) l.close('test over');
+});
+
+describe('WebrtcConnector (Node, wrtc)', () => {
+  it('links two peers with signed signaling and carries frames both ways', async () => {
+    const a = connector();
+    const b = connector();
+    const offer = await a.offer(b.id, 'direct');
+    const answer = await b.answer(offer.envelope, 'direct');
+    a.complete(answer.envelope);
+    const [la, lb] = await Promise.all([offer.link, answer.link]);
+    links.push(la, lb);
+    expect(la.remoteId).toBe(b.id);
+    expect(lb.remoteId).toBe(a.id);
+    const got = new Promise<Uint8Array>((resolve) => lb.on('message', resolve));
+    la.send(new Uint8Array([1, 2, 3]));
+    expect([...(await got)]).toEqual([1, 2, 3]);
+    expect(a.pendingOffers()).toBe(0);
+  });
+
+  it('refuses a replayed offer, a tampered SDP, and an answer nobody asked for', async () => {
+    const a = connector();
+    const b = connector();
+    const offer = await a.offer(b.id, 'direct');
+    const env = offer.envelope;
+    const p = env.payload as { type: string; sdp: string };
+    const tampered: SignalEnvelope = { ...env, payload: { ...p, sdp: p.sdp.replace(/(a=fingerprint:\S+ )(..)/, '$100') } };
+    expect(await code(b.answer(tampered, 'direct'))).toBe('BAD_SIGNATURE');
+    const answer = await b.answer(env, 'direct');
+    expect(await code(b.answer(env, 'direct'))).toBe('REFUSED');
+    const c = connector();
+    expect(await code(() => c.complete(answer.envelope))).toBe('REFUSED');
+    a.complete(answer.envelope);
+    expect(await code(() => a.complete(answer.envelope))).toBe('REFUSED');
+    links.push(...(await Promise.all([offer.link, answer.link])));
+    expect(b.counters.get('connector.refused.BAD_SIGNATURE')).toBe(1);
+  });
+
+  it('rejects the link promise when an offer is cancelled', async () => {
+    const a = connector();
+    const offer = await a.offer(connector().id, 'direct');
+    offer.cancel();
+    expect(await code(offer.link)).toBe('CANCELLED');
+  });
+});
