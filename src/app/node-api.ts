@@ -8,6 +8,8 @@ export interface JoinProgress {
   step: JoinStep | 'error';
   /** Steps done so far, in order. */
   done: JoinStep[];
+  /** When each step was done, in ms since the epoch (performance.timeOrigin-based in a tab). */
+  times: Partial<Record<JoinStep, number>>;
   error?: { kind: 'server-unreachable' | 'webrtc-unavailable' | 'bad-room' | 'other'; message: string };
 }
 
@@ -74,4 +76,8 @@ export interface NodeApi {
   /** The nodes that hold replicas of a key (the r closest live nodes). */
   holders(key: string): Promise<Id[]>;
   leave(): Promise<void>;
+  /** Sends a small message to every node of the room through the overlay; resolves with its id. */
+  broadcast?(payload: unknown): Promise<string>;
+  /** When this node first received the broadcast with that id (ms since the epoch), or null. */
+  broadcastSeenAt?(id: string): number | null;
 }

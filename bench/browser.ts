@@ -1,0 +1,214 @@
+// `npm run bench -- browser --json`: rooms of 8, 16 and 32 tabs (64 with --max 64) in real Chromium,
+// once with selfmesh and once with the real y-webrtc package, on the same signaling server code.
+// Prints one row per system and room size and renders bench/REPORT.md from all results.
+import { build } from 'vite';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import { startSignalingServer } from '../signaling/server.ts';
+import { pssOfTreeKB } from './process-memory.ts';
+import { percentile, mean } from './stats.ts';
+import { renderReport } from './report.ts';
+
+export interface BrowserRow {
+  system: 'selfmesh' | 'y-webrtc';
+  tabs: number;
+  joinMsP50: number;
+  joinMsP99: number;
+  serverMessagesPerJoin: number;
+  linksPerTabMean: number;
+  linksPerTabMax: number;
+  memoryMBPerTab: number;
+  lookupMsP50: number | null;
+  lookupMsP99: number | null;
+  putMsP50: number | null;
+  getMsP50: number | null;
+  broadcastMsP50: number;
+}
+
+const ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS });
+}
+
+function browserPid(browser: Browser): number {
+  // playwright-core exposes the launched process on the browser's internal connection.
+  const proc = (browser as unknown as { _connection?: unknown; process?: () => { pid?: number } }).process?.();
+  if (proc?.pid) return proc.pid;
+  throw new Error('cannot find the browser process id');
+}
+
+async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, stats: () => { framesIn: number; framesOut: number }): Promise<BrowserRow> {
+  const room = `bench-${tabs}-${Date.now().toString(36)}`;
+  const context = await browser.newContext();
+  const pages: Page[] = [];
+  const joinMs: number[] = [];
+  const before = stats();
+  for (let i = 0; i < tabs; i++) {
+    const page = await context.newPage();
+    await page.goto(`${httpUrl}/?bench#/r/${room}`);
+    await page.waitForFunction(() => {
+      const s = (window as unknown as { selfmesh?: { progress(): { done: string[] } } }).selfmesh;
+      return !!s && s.progress().done.includes('joined');
+    }, null, { timeout: 60_000, polling: 20 });
+    joinMs.push(await page.evaluate(() => {
+      const s = (window as unknown as { selfmesh: { progress(): { times: Record<string, number> } } }).selfmesh;
+      return s.progress().times.joined! - performance.timeOrigin;
+    }));
+    pages.push(page);
+  }
+  // Let maintenance settle the tables, then count links.
+  await Promise.all(pages.map((p) => p.waitForFunction(() => {
+    const s = (window as unknown as { selfmesh: { progress(): { done: string[] } } }).selfmesh;
+    return s.progress().done.includes('table-filled');
+  }, null, { timeout: 60_000, polling: 100 })));
+  const after = stats();
+  const links = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { selfmesh: { links(): unknown[] } }).selfmesh.links().length)));
+  const memoryMBPerTab = pssOfTreeKB(browserPid(browser)) / 1024 / tabs;
+
+  const lookups: number[] = [];
+  const puts: number[] = [];
+  const gets: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const page = pages[i % tabs]!;
+    const reader = pages[(i * 7 + 3) % tabs]!;
+    lookups.push(await page.evaluate(async () => {
+      const s = (window as unknown as { selfmesh: { route(k: string): Promise<unknown> } }).selfmesh;
+      const key = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const t0 = performance.now();
+      await s.route(key);
+      return performance.now() - t0;
+    }));
+    if (i < 50) {
+      puts.push(await page.evaluate(async (k) => {
+        const s = (window as unknown as { selfmesh: { put(k: string, v: unknown): Promise<unknown> } }).selfmesh;
+        const t0 = performance.now();
+        await s.put(k, { n: k });
+        return performance.now() - t0;
+      }, `bench-key-${i}`));
+      gets.push(await reader.evaluate(async (k) => {
+        const s = (window as unknown as { selfmesh: { get(k: string): Promise<unknown> } }).selfmesh;
+        const t0 = performance.now();
+        await s.get(k);
+        return performance.now() - t0;
+      }, `bench-key-${i}`));
+    }
+  }
+  const broadcasts: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const sender = pages[i % tabs]!;
+    const { id, at } = await sender.evaluate(async () => {
+      const s = (window as unknown as { selfmesh: { broadcast(p: unknown): Promise<string> } }).selfmesh;
+      const at = performance.timeOrigin + performance.now();
+      const id = await s.broadcast({ ping: at });
+      return { id, at };
+    });
+    const seen = await Promise.all(pages.filter((p) => p !== sender).map(async (p) => {
+      await p.waitForFunction((bid) => (window as unknown as { selfmesh: { broadcastSeenAt(id: string): number | null } }).selfmesh.broadcastSeenAt(bid) !== null, id, { timeout: 10_000, polling: 10 });
+      return p.evaluate((bid) => (window as unknown as { selfmesh: { broadcastSeenAt(id: string): number } }).selfmesh.broadcastSeenAt(bid), id);
+    }));
+    broadcasts.push(Math.max(...seen) - at);
+  }
+  await context.close();
+  return {
+    system: 'selfmesh', tabs,
+    joinMsP50: percentile(joinMs, 50), joinMsP99: percentile(joinMs, 99),
+    serverMessagesPerJoin: (after.framesIn + after.framesOut - before.framesIn - before.framesOut) / tabs,
+    linksPerTabMean: mean(links), linksPerTabMax: Math.max(...links),
+    memoryMBPerTab,
+    lookupMsP50: percentile(lookups, 50), lookupMsP99: percentile(lookups, 99),
+    putMsP50: percentile(puts, 50), getMsP50: percentile(gets, 50),
+    broadcastMsP50: percentile(broadcasts, 50),
+  };
+}
+
+interface YBench {
+  startedAt: number;
+  maxConns: number;
+  connectedPeers(): number;
+  broadcast(id: string): number;
+  seenAt(id: string): number | null;
+}
+
+async function measureYWebrtc(browser: Browser, httpUrl: string, tabs: number, stats: () => { framesIn: number; framesOut: number }): Promise<BrowserRow> {
+  const room = `bench-${tabs}-${Date.now().toString(36)}`;
+  const context = await browser.newContext();
+  const pages: Page[] = [];
+  const joinMs: number[] = [];
+  const before = stats();
+  for (let i = 0; i < tabs; i++) {
+    const page = await context.newPage();
+    await page.goto(`${httpUrl}/ywebrtc.html?room=${room}`);
+    // y-webrtc is a full mesh: a tab is in the room once it is connected to every other tab (up to maxConns).
+    const t = await page.evaluate(async (others) => {
+      const b = (window as unknown as { bench: YBench }).bench;
+      const want = Math.min(others, b.maxConns);
+      while (b.connectedPeers() < want) await new Promise((r) => setTimeout(r, 5));
+      return performance.now();
+    }, i);
+    joinMs.push(t);
+    pages.push(page);
+  }
+  const after = stats();
+  const links = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { bench: YBench }).bench.connectedPeers())));
+  const memoryMBPerTab = pssOfTreeKB(browserPid(browser)) / 1024 / tabs;
+  const broadcasts: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const sender = pages[i % tabs]!;
+    const id = `b${i}`;
+    const at = await sender.evaluate((bid) => (window as unknown as { bench: YBench }).bench.broadcast(bid), id);
+    const seen = await Promise.all(pages.filter((p) => p !== sender).map(async (p) => {
+      await p.waitForFunction((bid) => (window as unknown as { bench: YBench }).bench.seenAt(bid) !== null, id, { timeout: 10_000, polling: 10 });
+      return p.evaluate((bid) => (window as unknown as { bench: YBench }).bench.seenAt(bid)!, id);
+    }));
+    broadcasts.push(Math.max(...seen) - at);
+  }
+  await context.close();
+  return {
+    system: 'y-webrtc', tabs,
+    joinMsP50: percentile(joinMs, 50), joinMsP99: percentile(joinMs, 99),
+    serverMessagesPerJoin: (after.framesIn + after.framesOut - before.framesIn - before.framesOut) / tabs,
+    linksPerTabMean: mean(links), linksPerTabMax: Math.max(...links),
+    memoryMBPerTab,
+    lookupMsP50: null, lookupMsP99: null, putMsP50: null, getMsP50: null,
+    broadcastMsP50: percentile(broadcasts, 50),
+  };
+}
+
+export async function run(args: string[]): Promise<BrowserRow[]> {
+  const max = Number(option(args, '--max') ?? 32);
+  const sizes = [8, 16, 32, 64].filter((n) => n <= max);
+  const root = process.cwd();
+  await build({ root, logLevel: 'warn' });
+  await build({ root: join(root, 'bench/pages'), base: './', logLevel: 'warn', build: { outDir: join(root, 'bench/.build'), emptyOutDir: true, rollupOptions: { input: join(root, 'bench/pages/ywebrtc.html') } } });
+  const rows: BrowserRow[] = [];
+  for (const system of ['selfmesh', 'y-webrtc'] as const) {
+    const server = await startSignalingServer({ host: '127.0.0.1', port: 0, serveDir: system === 'selfmesh' ? join(root, 'dist') : join(root, 'bench/.build') });
+    try {
+      for (const tabs of sizes) {
+        const browser = await launch();
+        try {
+          const row = system === 'selfmesh'
+            ? await measureSelfmesh(browser, server.httpUrl, tabs, () => server.stats())
+            : await measureYWebrtc(browser, server.httpUrl, tabs, () => server.stats());
+          rows.push(row);
+          console.error(JSON.stringify(row));
+        } finally {
+          await browser.close();
+        }
+      }
+    } finally {
+      await server.close();
+    }
+  }
+  renderReport(rows);
+  return rows;
+}

@@ -1,0 +1,75 @@
+// Schemas of every overlay message: what fails them is dropped and counted at the edge.
+import * as v from 'valibot';
+import { isId, type Id } from '../core/id.ts';
+import type { SignalEnvelope } from '../transport/link.ts';
+
+export const MAX_HOPS_LIMIT = 64;
+const MAX_METHOD = 64;
+
+export const idSchema = v.custom<Id>(isId, 'not an id');
+const idList = v.pipe(v.array(idSchema), v.maxLength(64));
+const bytes = v.instance(Uint8Array);
+
+/** A message routed towards `key`; each hop checks it and forwards it to a closer node. */
+export const RouteMessage = v.object({
+  key: idSchema,
+  method: v.pipe(v.string(), v.maxLength(MAX_METHOD)),
+  body: v.unknown(),
+  origin: idSchema,
+  /** Hops taken so far, counting the one that brought it here (so at least 1 on arrival). */
+  hops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_HOPS_LIMIT)),
+  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_HOPS_LIMIT)),
+  /** Milliseconds left for the rest of the trip. */
+  ttl: v.pipe(v.number(), v.minValue(0), v.maxValue(120_000)),
+  /** A node that must not be chosen as next hop nor as destination (a joining node looking itself up). */
+  avoid: v.optional(idSchema),
+});
+export type RouteMessage = v.InferOutput<typeof RouteMessage>;
+
+export const RouteReply = v.variant('ok', [
+  v.object({ ok: v.literal(true), reply: v.unknown(), path: idList }),
+  v.object({ ok: v.literal(false), code: v.pipe(v.string(), v.maxLength(32)), message: v.pipe(v.string(), v.maxLength(500)), path: idList }),
+]);
+export type RouteReply = v.InferOutput<typeof RouteReply>;
+
+export const SignalEnvelopeSchema = v.object({
+  from: idSchema,
+  to: idSchema,
+  publicKey: bytes,
+  token: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  kind: v.picklist(['offer', 'answer']),
+  fingerprint: v.pipe(v.string(), v.maxLength(256)),
+  payload: v.unknown(),
+  time: v.pipe(v.number(), v.finite()),
+  signature: v.pipe(bytes, v.maxLength(256)),
+}) as v.GenericSchema<unknown, SignalEnvelope>;
+
+/** Body of the routed `ov.closest` and `ov.join` requests. */
+export const ClosestRequest = v.object({ n: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)) });
+export const ClosestReply = v.object({ closest: idList });
+export type ClosestReply = v.InferOutput<typeof ClosestReply>;
+
+export const Empty = v.union([v.null(), v.undefined(), v.object({})]);
+export const PingReply = v.union([v.null(), v.undefined(), v.number()]);
+
+/** Direct: ask a peer whether it can still reach `target` (the second opinion before declaring death). */
+export const ProbeRequest = v.object({ target: idSchema });
+export const ProbeReply = v.object({ alive: v.nullable(v.boolean()) });
+
+/** Direct: a peer's own neighbourhood, exchanged in maintenance. */
+export const NeighboursReply = v.object({ ids: idList });
+
+/** Notify: a peer leaves on purpose, and names nodes that can take over its links. */
+export const LeaveNotice = v.object({ neighbours: idList });
+
+export const METHOD = {
+  route: 'ov.route',
+  ping: 'ov.ping',
+  probe: 'ov.probe',
+  neighbours: 'ov.neighbours',
+  leave: 'ov.leave',
+  // Routed (delivered at the node responsible for the key):
+  join: 'ov.join',
+  closest: 'ov.closest',
+  signal: 'ov.signal',
+} as const;

@@ -1,0 +1,160 @@
+// Recursive greedy routing by XOR distance: a message for key K goes to the linked node closest to K
+// until no linked node is closer; that node is responsible for K and answers. The reply travels back
+// along the same path. Every hop must get strictly closer to K, so a loop is impossible, and the hop
+// limit bounds what a forged message can cost.
+import * as v from 'valibot';
+import { SelfmeshError, errorMessage, isSelfmeshError } from '../core/errors.ts';
+import { compareDistance, type Id } from '../core/id.ts';
+import type { OverlayContext } from './context.ts';
+import { METHOD, RouteMessage, RouteReply } from './messages.ts';
+
+export interface RoutedContext {
+  key: Id;
+  /** The node that started the message (as it claims; not authenticated). */
+  origin: Id;
+  hops: number;
+  /** The linked peer that handed the message over (authenticated), or undefined at the origin. */
+  from: Id | undefined;
+}
+
+export type RoutedHandler<T> = (body: T, ctx: RoutedContext) => unknown | Promise<unknown>;
+
+export interface RouteOptions {
+  timeoutMs?: number;
+  maxHops?: number;
+  /** Never pick this node as next hop or destination (a node looking up its own id). */
+  avoid?: Id;
+  /** Send the first hop to this linked peer even if it is not the closest (to reach past a split). */
+  firstHop?: Id;
+}
+
+export interface RouteResult {
+  reply: unknown;
+  /** Nodes passed after the origin, ending with the responsible one; empty if the origin was responsible. */
+  path: Id[];
+  /** The node responsible for the key that answered. */
+  responder: Id;
+  hops: number;
+}
+
+interface Routed {
+  schema: v.GenericSchema<unknown, unknown>;
+  handler: RoutedHandler<unknown>;
+}
+
+/** Time a hop keeps for itself to hear back from the next one and retry elsewhere. */
+const HOP_MARGIN_MS = 200;
+
+export class Router {
+  private routed = new Map<string, Routed>();
+
+  constructor(private readonly ctx: OverlayContext) {
+    ctx.methods.register(METHOD.route, RouteMessage, (msg, call) => this.onRoute(msg, call.from));
+  }
+
+  /** A method delivered at the node responsible for a key. */
+  register<T>(method: string, schema: v.GenericSchema<unknown, T>, handler: RoutedHandler<T>): void {
+    if (this.routed.has(method)) throw new Error(`routed method ${method} registered twice`);
+    this.routed.set(method, { schema, handler: handler as RoutedHandler<unknown> });
+  }
+
+  /** Routes from this node; retries once (with the failed hops now suspected) before giving up. */
+  async route(key: Id, method: string, body: unknown, options: RouteOptions = {}): Promise<RouteResult> {
+    const { config, clock, self } = this.ctx;
+    const deadline = clock.now() + (options.timeoutMs ?? config.routeTimeoutMs);
+    const maxHops = options.maxHops ?? config.maxHops;
+    let last: RouteReply | undefined;
+    for (let attempt = 0; attempt < 2 && clock.now() < deadline - HOP_MARGIN_MS; attempt++) {
+      const msg: RouteMessage = { key, method, body, origin: self, hops: 0, maxHops, ttl: deadline - clock.now(), avoid: options.avoid };
+      last = await this.step(msg, undefined, deadline, options.firstHop);
+      if (last.ok) {
+        const responder = last.path[last.path.length - 1] ?? self;
+        return { reply: last.reply, path: last.path, responder, hops: last.path.length };
+      }
+      if (last.code !== 'UNREACHABLE' && last.code !== 'TIMEOUT') break;
+    }
+    const failure = last && !last.ok ? last : { code: 'TIMEOUT', message: 'no time left' };
+    throw new SelfmeshError(failure.code as 'UNREACHABLE', `route to ${key.slice(0, 8)}: ${failure.message}`);
+  }
+
+  private async onRoute(msg: RouteMessage, from: Id): Promise<RouteReply> {
+    const { counters, self, clock } = this.ctx;
+    if (msg.hops > msg.maxHops) {
+      this.ctx.drop('hops');
+      throw new SelfmeshError('BAD_MESSAGE', `hop count ${msg.hops} above its limit ${msg.maxHops}`);
+    }
+    if (msg.avoid === self) {
+      this.ctx.drop('avoided');
+      throw new SelfmeshError('BAD_MESSAGE', 'routed to the node it avoids');
+    }
+    // Greedy routing only ever moves closer; after the first hop, a message from a closer node is forged
+    // or looping. (The first hop may be chosen freely by the origin, to reach past a split.)
+    if (msg.hops > 1 && compareDistance(msg.key, from, self) < 0) {
+      this.ctx.drop('regress');
+      throw new SelfmeshError('BAD_MESSAGE', 'routed away from its key');
+    }
+    counters.inc('overlay.route.forwarded');
+    return this.step(msg, from, clock.now() + msg.ttl);
+  }
+
+  /** Forwards to the closest live next hop (trying a few), or delivers here when none is closer. */
+  private async step(msg: RouteMessage, from: Id | undefined, deadline: number, firstHop?: Id): Promise<RouteReply> {
+    const { table, clock, config, self } = this.ctx;
+    const forced = firstHop ? table.get(firstHop) : undefined;
+    const candidates = forced ? [forced] : table.nextHops(msg.key, config.routeAttempts, msg.avoid);
+    if (candidates.length === 0) return this.deliver(msg, from);
+    if (msg.hops + 1 > msg.maxHops) {
+      this.ctx.drop('hop-limit');
+      return { ok: false, code: 'UNREACHABLE', message: `hop limit ${msg.maxHops} reached`, path: [] };
+    }
+    let failure: RouteReply = { ok: false, code: 'UNREACHABLE', message: 'no next hop answered', path: [] };
+    for (const peer of candidates) {
+      const remaining = deadline - clock.now();
+      if (remaining <= HOP_MARGIN_MS) {
+        failure = { ok: false, code: 'TIMEOUT', message: 'no time left', path: [] };
+        break;
+      }
+      // The next hop gets a smaller budget, so that it answers (maybe with an error) before we give up
+      // on it, and we still have time to try another.
+      const budget = Math.max(remaining * 0.6, Math.min(remaining - HOP_MARGIN_MS, 1_000));
+      try {
+        const raw = await peer.rpc.request(METHOD.route, { ...msg, hops: msg.hops + 1, ttl: Math.floor(budget) }, { timeoutMs: budget + HOP_MARGIN_MS / 2 });
+        const parsed = v.safeParse(RouteReply, raw);
+        if (!parsed.success) {
+          this.ctx.drop('bad-route-reply');
+          continue;
+        }
+        const reply = parsed.output;
+        const path = from === undefined ? reply.path : [self, ...reply.path];
+        return { ...reply, path: path.slice(0, 64) };
+      } catch (e) {
+        if (isSelfmeshError(e, 'TIMEOUT') || isSelfmeshError(e, 'CLOSED')) this.ctx.reportFailure(peer.id);
+        this.ctx.counters.inc('overlay.route.hopFailed');
+        failure = { ok: false, code: isSelfmeshError(e) ? e.code : 'INTERNAL', message: errorMessage(e).slice(0, 200), path: [] };
+        if (isSelfmeshError(e, 'BAD_MESSAGE')) break;
+      }
+    }
+    return failure;
+  }
+
+  private async deliver(msg: RouteMessage, from: Id | undefined): Promise<RouteReply> {
+    const { self } = this.ctx;
+    const here = from === undefined ? [] : [self];
+    const routed = this.routed.get(msg.method);
+    if (!routed) {
+      this.ctx.drop('unknown-routed-method');
+      return { ok: false, code: 'BAD_MESSAGE', message: `no routed method ${msg.method.slice(0, 64)}`, path: here };
+    }
+    const parsed = v.safeParse(routed.schema, msg.body);
+    if (!parsed.success) {
+      this.ctx.drop('bad-routed-body');
+      return { ok: false, code: 'BAD_MESSAGE', message: `bad body for ${msg.method}`, path: here };
+    }
+    try {
+      const reply = await routed.handler(parsed.output, { key: msg.key, origin: msg.origin, hops: msg.hops, from });
+      return { ok: true, reply, path: here };
+    } catch (e) {
+      return { ok: false, code: isSelfmeshError(e) ? e.code : 'INTERNAL', message: errorMessage(e).slice(0, 200), path: here };
+    }
+  }
+}

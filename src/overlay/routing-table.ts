@@ -1,0 +1,140 @@
+// The routing table of live links: bucketed by common prefix length, a few well spread links per far
+// bucket (one per slot), and links to all of the nearest nodes (the neighbourhood).
+import { compareDistance, type Id } from '../core/id.ts';
+import type { Link } from '../transport/link.ts';
+import type { Rpc } from '../transport/rpc.ts';
+import { placementOf, slotKey } from './bucket.ts';
+import type { OverlayConfig } from './config.ts';
+
+export interface Peer {
+  readonly id: Id;
+  readonly link: Link;
+  readonly rpc: Rpc;
+  readonly bucket: number;
+  readonly slot: number;
+  readonly linkedAt: number;
+  /** Last time anything arrived from this peer. */
+  lastHeard: number;
+  lastPingAt: number;
+  missedPings: number;
+  pingInFlight: boolean;
+  suspected: boolean;
+}
+
+export class RoutingTable {
+  readonly peers = new Map<Id, Peer>();
+  private slotCounts = new Map<number, number>();
+  private neighbourCache: Id[] | null = null;
+
+  constructor(
+    readonly self: Id,
+    private readonly config: OverlayConfig,
+  ) {}
+
+  get size(): number {
+    return this.peers.size;
+  }
+
+  get(id: Id): Peer | undefined {
+    return this.peers.get(id);
+  }
+
+  has(id: Id): boolean {
+    return this.peers.has(id);
+  }
+
+  placement(id: Id) {
+    return placementOf(this.self, id, this.config.slotBits);
+  }
+
+  add(peer: Peer): void {
+    this.peers.set(peer.id, peer);
+    const key = slotKey(peer.bucket, peer.slot);
+    this.slotCounts.set(key, (this.slotCounts.get(key) ?? 0) + 1);
+    this.neighbourCache = null;
+  }
+
+  remove(id: Id): Peer | undefined {
+    const peer = this.peers.get(id);
+    if (!peer) return undefined;
+    this.peers.delete(id);
+    const key = slotKey(peer.bucket, peer.slot);
+    const left = (this.slotCounts.get(key) ?? 1) - 1;
+    if (left > 0) this.slotCounts.set(key, left);
+    else this.slotCounts.delete(key);
+    this.neighbourCache = null;
+    return peer;
+  }
+
+  slotCovered(bucket: number, slot: number): boolean {
+    return (this.slotCounts.get(slotKey(bucket, slot)) ?? 0) > 0;
+  }
+
+  /** Call when a peer's suspicion changes: suspected peers are not counted as neighbours. */
+  invalidate(): void {
+    this.neighbourCache = null;
+  }
+
+  /** The linked nodes closest to this node (not suspected), closest first. */
+  neighbours(): Id[] {
+    if (!this.neighbourCache) {
+      const live = [...this.peers.values()].filter((p) => !p.suspected).map((p) => p.id);
+      this.neighbourCache = live.sort((a, b) => compareDistance(this.self, a, b)).slice(0, this.config.neighbourhoodSize);
+    }
+    return this.neighbourCache;
+  }
+
+  /** Would `id` belong in the neighbourhood (closer than the farthest neighbour, or room left)? */
+  fitsNeighbourhood(id: Id): boolean {
+    const nbrs = this.neighbours();
+    if (nbrs.includes(id)) return true;
+    if (nbrs.length < this.config.neighbourhoodSize) return true;
+    return compareDistance(this.self, id, nbrs[nbrs.length - 1]!) < 0;
+  }
+
+  /** Would a link to `id` improve this table (a neighbour, or the first link in its slot)? */
+  wants(id: Id): boolean {
+    if (id === this.self || this.peers.has(id)) return false;
+    if (this.fitsNeighbourhood(id)) return true;
+    const { bucket, slot } = this.placement(id);
+    return !this.slotCovered(bucket, slot);
+  }
+
+  /** A link this table could lose without a hole: not a neighbour and not alone in its slot. */
+  isRedundant(id: Id): boolean {
+    const peer = this.peers.get(id);
+    if (!peer) return true;
+    if (this.neighbours().includes(id)) return false;
+    return (this.slotCounts.get(slotKey(peer.bucket, peer.slot)) ?? 0) > 1;
+  }
+
+  /** Up to `max` linked peers strictly closer to key than this node, closest first. */
+  nextHops(key: Id, max: number, avoid?: Id): Peer[] {
+    const out: Peer[] = [];
+    for (const peer of this.peers.values()) {
+      if (peer.suspected || peer.id === avoid || !peer.link.isOpen) continue;
+      if (compareDistance(key, peer.id, this.self) >= 0) continue;
+      let i = out.length;
+      while (i > 0 && compareDistance(key, peer.id, out[i - 1]!.id) < 0) i--;
+      if (i < max) {
+        out.splice(i, 0, peer);
+        if (out.length > max) out.pop();
+      }
+    }
+    return out;
+  }
+
+  /** The n nodes closest to key among this node and its live links. */
+  closest(key: Id, n: number, avoid?: Id): Id[] {
+    const ids = [this.self];
+    for (const peer of this.peers.values()) if (!peer.suspected && peer.id !== avoid) ids.push(peer.id);
+    return ids.sort((a, b) => compareDistance(key, a, b)).slice(0, n);
+  }
+
+  /** Counts of links per bucket, for inspection. */
+  bucketSizes(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const p of this.peers.values()) out.set(p.bucket, (out.get(p.bucket) ?? 0) + 1);
+    return out;
+  }
+}

@@ -1,0 +1,270 @@
+// In-memory links for the simulator and tests, driven by an injected Clock and Rng.
+//
+// What the network models, and why:
+// - Latency: each link draws a base one-way delay once (a path has a stable RTT) plus a small jitter
+//   per frame; frames stay in order, as on a WebRTC data channel (reliable, ordered).
+// - Loss: a data channel never silently drops a frame inside an open link (SCTP retransmits), so a
+//   "lost" frame here arrives late, after a retransmission delay, still in order. Losing whole links is
+//   modelled by crashes and partitions, which close links the way a real data channel closes.
+// - Crash: a crashed node goes silent; the far ends see `close` only after `deadLinkCloseMs`
+//   (ICE consent freshness), so the overlay's failure detector has to find out first.
+// - Partition: frames across it are lost and links across it close after `partitionCloseMs`; no new
+//   link can be set up across it until it heals.
+// - Duplication and reordering exist only to test robustness against a broken transport (default off).
+// - Bandwidth is not modelled (bufferedAmount stays 0); bytes are counted per node.
+import type { Clock } from '../core/clock.ts';
+import type { Id } from '../core/id.ts';
+import type { Rng } from '../core/rng.ts';
+import type { Link, LinkEvents } from './link.ts';
+
+export interface MemoryNetworkOptions {
+  clock: Clock;
+  rng: Rng;
+  /** Draws a link's base one-way latency in ms. Default: 10 + exponential(mean 30), capped at 300. */
+  latencyMs?: (rng: Rng) => number;
+  /** Per-frame jitter, uniform in [0, jitterMs). */
+  jitterMs?: number;
+  /** Probability that a frame needs a retransmission (arrives `retransmitMs` late). */
+  lossRate?: number;
+  retransmitMs?: number;
+  duplicateRate?: number;
+  reorderRate?: number;
+  deadLinkCloseMs?: number;
+  partitionCloseMs?: number;
+  /** Round trips a link setup (ICE + DTLS) takes once both envelopes have been carried. */
+  handshakeRoundTrips?: number;
+  /** Called for every delivered frame and link event, to hash the trace of a run. */
+  trace?: (kind: string, a: Id, b: Id, n: number) => void;
+}
+
+type Listener<T> = (event: T) => void;
+
+export class MemoryLink implements Link {
+  isOpen = true;
+  readonly bufferedAmount = 0;
+  /** The other end; set by the network when the pair is made. */
+  peer!: MemoryLink;
+  private messageListeners: Listener<Uint8Array>[] = [];
+  private closeListeners: Listener<{ reason: string }>[] = [];
+  private drainListeners: Listener<void>[] = [];
+  /** Frames that arrived before anyone listened (the owner attaches its RPC a tick after setup). */
+  private early: Uint8Array[] | null = [];
+  /** Delivery time of the last frame scheduled in this direction (keeps frames in order). */
+  lastDeliveryAt = 0;
+  baseLatencyMs = 0;
+
+  constructor(
+    private readonly network: MemoryNetwork,
+    readonly localId: Id,
+    readonly remoteId: Id,
+    readonly via: Link['via'],
+  ) {}
+
+  send(frame: Uint8Array): void {
+    if (!this.isOpen) throw new Error('link closed');
+    this.network.transmit(this, frame);
+  }
+
+  close(reason = 'closed'): void {
+    if (!this.isOpen) return;
+    this.closeLocally(reason);
+    this.network.closeRemoteEnd(this, reason);
+  }
+
+  on<K extends keyof LinkEvents>(type: K, listener: (event: LinkEvents[K]) => void): () => void {
+    const list = this.listeners(type) as Listener<LinkEvents[K]>[];
+    list.push(listener);
+    if (type === 'message' && this.early) {
+      const early = this.early;
+      this.early = null;
+      for (const frame of early) this.emitMessage(frame);
+    }
+    return () => {
+      const i = list.indexOf(listener);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** @internal called by the network */
+  emitMessage(frame: Uint8Array): void {
+    if (!this.isOpen) return;
+    if (this.early) {
+      this.early.push(frame);
+      return;
+    }
+    for (const l of this.messageListeners) l(frame);
+  }
+
+  /** @internal closes this end only and tells its owner */
+  closeLocally(reason: string): void {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.early = null;
+    this.network.forget(this);
+    for (const l of [...this.closeListeners]) l({ reason });
+  }
+
+  private listeners(type: keyof LinkEvents): Listener<never>[] {
+    if (type === 'message') return this.messageListeners as Listener<never>[];
+    if (type === 'close') return this.closeListeners as Listener<never>[];
+    return this.drainListeners as Listener<never>[];
+  }
+}
+
+interface NodeState {
+  alive: boolean;
+  links: Set<MemoryLink>;
+  bytesSent: number;
+  framesSent: number;
+}
+
+export class MemoryNetwork {
+  readonly clock: Clock;
+  readonly rng: Rng;
+  private readonly opts: Required<Omit<MemoryNetworkOptions, 'trace'>> & Pick<MemoryNetworkOptions, 'trace'>;
+  private nodes = new Map<Id, NodeState>();
+  private groupOf: ((id: Id) => number) | null = null;
+  totalBytes = 0;
+  totalFrames = 0;
+
+  constructor(options: MemoryNetworkOptions) {
+    this.clock = options.clock;
+    this.rng = options.rng;
+    this.opts = {
+      latencyMs: (rng) => Math.min(300, 10 + -Math.log(1 - rng.next()) * 30),
+      jitterMs: 2,
+      lossRate: 0,
+      retransmitMs: 250,
+      duplicateRate: 0,
+      reorderRate: 0,
+      deadLinkCloseMs: 30_000,
+      partitionCloseMs: 15_000,
+      handshakeRoundTrips: 2,
+      ...options,
+    };
+  }
+
+  addNode(id: Id): void {
+    this.nodes.set(id, { alive: true, links: new Set(), bytesSent: 0, framesSent: 0 });
+  }
+
+  isAlive(id: Id): boolean {
+    return this.nodes.get(id)?.alive === true;
+  }
+
+  bytesSent(id: Id): number {
+    return this.nodes.get(id)?.bytesSent ?? 0;
+  }
+
+  linkCount(id: Id): number {
+    return this.nodes.get(id)?.links.size ?? 0;
+  }
+
+  /** True when a frame or a link setup can pass between a and b now. */
+  reachable(a: Id, b: Id): boolean {
+    if (!this.isAlive(a) || !this.isAlive(b)) return false;
+    return !this.groupOf || this.groupOf(a) === this.groupOf(b);
+  }
+
+  /** A one-way delay sample for signals and setup (links use their own base latency). */
+  sampleLatency(): number {
+    return this.opts.latencyMs(this.rng);
+  }
+
+  /** Makes a connected pair after the handshake; resolves with [aEnd, bEnd] or null if it failed. */
+  connect(a: Id, b: Id, via: Link['via'], done: (ends: [MemoryLink, MemoryLink] | null) => void): void {
+    const oneWay = this.sampleLatency();
+    this.clock.setTimeout(() => {
+      if (!this.reachable(a, b)) return done(null);
+      const ab = new MemoryLink(this, a, b, via);
+      const ba = new MemoryLink(this, b, a, via);
+      ab.peer = ba;
+      ba.peer = ab;
+      ab.baseLatencyMs = ba.baseLatencyMs = oneWay;
+      this.nodes.get(a)!.links.add(ab);
+      this.nodes.get(b)!.links.add(ba);
+      this.opts.trace?.('up', a, b, 0);
+      done([ab, ba]);
+    }, oneWay * 2 * this.opts.handshakeRoundTrips);
+  }
+
+  /** @internal */
+  transmit(from: MemoryLink, frame: Uint8Array): void {
+    const state = this.nodes.get(from.localId);
+    if (!state || !state.alive) return;
+    state.bytesSent += frame.length;
+    state.framesSent++;
+    this.totalBytes += frame.length;
+    this.totalFrames++;
+    const to = from.peer;
+    if (!this.reachable(from.localId, from.remoteId)) return;
+    const now = this.clock.now();
+    let at = now + from.baseLatencyMs + (this.opts.jitterMs > 0 ? this.rng.next() * this.opts.jitterMs : 0);
+    if (this.opts.lossRate > 0 && this.rng.next() < this.opts.lossRate) at += this.opts.retransmitMs;
+    const reorder = this.opts.reorderRate > 0 && this.rng.next() < this.opts.reorderRate;
+    if (!reorder) at = Math.max(at, from.lastDeliveryAt);
+    from.lastDeliveryAt = Math.max(from.lastDeliveryAt, at);
+    // Each frame gets its own copy: the sender may reuse its buffer.
+    const copy = frame.slice();
+    const deliver = () => {
+      if (!to.isOpen || !this.reachable(from.localId, from.remoteId)) return;
+      this.opts.trace?.('frame', from.localId, from.remoteId, copy.length);
+      to.emitMessage(copy);
+    };
+    this.clock.setTimeout(deliver, at - now);
+    if (this.opts.duplicateRate > 0 && this.rng.next() < this.opts.duplicateRate) {
+      this.clock.setTimeout(deliver, at - now + 1);
+    }
+  }
+
+  /** @internal the local end closed on purpose: the far end hears of it after one latency */
+  closeRemoteEnd(local: MemoryLink, reason: string): void {
+    const remote = local.peer;
+    if (!this.reachable(local.localId, local.remoteId)) {
+      // The close cannot be heard: the far end finds out when the dead link times out.
+      this.clock.setTimeout(() => remote.closeLocally('timeout'), this.opts.deadLinkCloseMs);
+      return;
+    }
+    this.clock.setTimeout(() => remote.closeLocally(reason), Math.max(local.lastDeliveryAt - this.clock.now(), local.baseLatencyMs));
+  }
+
+  /** @internal */
+  forget(link: MemoryLink): void {
+    this.nodes.get(link.localId)?.links.delete(link);
+    this.opts.trace?.('down', link.localId, link.remoteId, 0);
+  }
+
+  /**
+   * The node stops. `silent`: it just goes quiet (power loss, killed tab) and the far ends notice only
+   * when their links time out. Otherwise its links close the way a closed tab closes them.
+   */
+  crash(id: Id, silent = true): void {
+    const state = this.nodes.get(id);
+    if (!state || !state.alive) return;
+    const links = [...state.links];
+    if (!silent) for (const link of links) link.close('peer gone');
+    state.alive = false;
+    for (const link of links) {
+      link.closeLocally('crashed');
+      const remote = link.peer;
+      this.clock.setTimeout(() => remote.closeLocally('timeout'), this.opts.deadLinkCloseMs);
+    }
+  }
+
+  /** Splits the network: nodes in different groups cannot reach each other until heal(). */
+  partition(groupOf: (id: Id) => number): void {
+    this.groupOf = groupOf;
+    for (const [id, state] of this.nodes) {
+      for (const link of state.links) {
+        if (link.localId !== id || groupOf(link.localId) === groupOf(link.remoteId)) continue;
+        this.clock.setTimeout(() => {
+          if (!this.groupOf || this.groupOf(link.localId) !== this.groupOf(link.remoteId)) link.closeLocally('timeout');
+        }, this.opts.partitionCloseMs);
+      }
+    }
+  }
+
+  heal(): void {
+    this.groupOf = null;
+  }
+}

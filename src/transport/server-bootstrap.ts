@@ -1,0 +1,122 @@
+// Getting in through the signaling server, and nothing more. A newcomer announces itself on the room
+// topic; a few members (not all: each answers with a probability that makes about `wantLinks` answer)
+// send it an offer on its own inbox topic, so an offer or answer is relayed to one client only instead
+// of the whole room as in y-webrtc. Links made here are tagged 'server'; every later link is
+// signaled through the overlay. Topics are plain y-webrtc topics, so any y-webrtc server carries them.
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import { Counters } from '../core/counters.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Id } from '../core/id.ts';
+import type { Rng } from '../core/rng.ts';
+import type { Connector, Link, SignalEnvelope } from './link.ts';
+import type { SignalingClient } from './signaling-client.ts';
+
+export interface ServerBootstrapOptions {
+  client: SignalingClient;
+  connector: Connector;
+  room: string;
+  id: Id;
+  clock: Clock;
+  rng: Rng;
+  /** A new link made through the server. */
+  onLink(link: Link): void;
+  /** Links this node wants from the server before the overlay takes over. */
+  wantLinks?: number;
+  /** How many nodes the room holds, as this node estimates it (1 when it knows nobody). */
+  estimateSize(): number;
+  /** True while this node still needs server links (not yet joined, or lost all its links). */
+  needsLinks(): boolean;
+  /** Between announces while links are still needed. */
+  announceIntervalMs?: number;
+  counters?: Counters;
+}
+
+export function roomTopic(room: string): string {
+  return `selfmesh/${room}`;
+}
+
+export function inboxTopic(room: string, id: Id): string {
+  return `selfmesh/${room}/${id}`;
+}
+
+export class ServerBootstrap {
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  private readonly offs: Array<() => void> = [];
+  private readonly counters: Counters;
+  private readonly inFlight = new Set<Id>();
+
+  constructor(private readonly opts: ServerBootstrapOptions) {
+    this.counters = opts.counters ?? new Counters();
+  }
+
+  start(): void {
+    const { client, room, id } = this.opts;
+    client.subscribe([roomTopic(room), inboxTopic(room, id)]);
+    this.offs.push(client.on('open', () => this.announceIfNeeded()));
+    this.offs.push(client.on('announce', ({ from, topic }) => topic === roomTopic(room) && this.onAnnounce(from)));
+    this.offs.push(client.on('signal', ({ envelope }) => void this.onSignal(envelope)));
+    if (client.isOpen) this.announceIfNeeded();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.opts.clock.clearTimeout(this.timer);
+    for (const off of this.offs.splice(0)) off();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const base = this.opts.announceIntervalMs ?? 3_000;
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.announceIfNeeded();
+      this.schedule();
+    }, base / 2 + this.opts.rng.next() * base);
+  }
+
+  private announceIfNeeded(): void {
+    if (this.stopped || !this.opts.needsLinks()) return;
+    if (this.opts.client.announce(roomTopic(this.opts.room))) this.counters.inc('bootstrap.announce');
+  }
+
+  /** Answer an announce with probability wantLinks / size: about wantLinks members answer. */
+  private onAnnounce(from: Id): void {
+    if (from === this.opts.id || this.inFlight.has(from)) return;
+    const want = this.opts.wantLinks ?? 3;
+    const p = Math.min(1, want / Math.max(1, this.opts.estimateSize()));
+    if (this.opts.rng.next() >= p) return;
+    void this.offerTo(from);
+  }
+
+  private async offerTo(to: Id): Promise<void> {
+    this.inFlight.add(to);
+    try {
+      const { envelope, link } = await this.opts.connector.offer(to, 'server');
+      this.opts.client.sendSignal(inboxTopic(this.opts.room, to), envelope);
+      this.counters.inc('bootstrap.offer');
+      this.opts.onLink(await link);
+    } catch (e) {
+      this.counters.inc('bootstrap.failed');
+      void errorMessage(e);
+    } finally {
+      this.inFlight.delete(to);
+    }
+  }
+
+  private async onSignal(envelope: SignalEnvelope): Promise<void> {
+    try {
+      if (envelope.kind === 'answer') {
+        this.opts.connector.complete(envelope);
+        return;
+      }
+      const { envelope: answer, link } = await this.opts.connector.answer(envelope, 'server');
+      this.opts.client.sendSignal(inboxTopic(this.opts.room, envelope.from), answer);
+      this.counters.inc('bootstrap.answer');
+      this.opts.onLink(await link);
+    } catch {
+      // A bad, replayed or late signal: the connector already counted why.
+      this.counters.inc('bootstrap.refused');
+    }
+  }
+}
