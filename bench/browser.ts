@@ -209,6 +209,6 @@ export async function run(args: string[]): Promise<BrowserRow[]> {
       await server.close();
     }
   }
-  renderReport(rows);
+  renderReport(rows as unknown as Parameters<typeof renderReport>[0]);
   return rows;
 }

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     log: (msg) => console.log(msg),
   });
   console.log(`selfmesh signaling on ${server.url}`);
-  if (serveDir) console.log(`open ${server.httpUrl}`);
+  if (serveDir) console.log(`open ${server.httpUrl}/`);
 
   let stopping = false;
   const stop = (signal: string) => {

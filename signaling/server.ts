@@ -7,11 +7,14 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { SignalingHub } from './hub.ts';
 import { resolveLimits, type Limits } from './limits.ts';
-import { renderPrometheus } from './metrics.ts';
+import { renderPrometheus, type DropReason, type InType, type OutType, type RejectReason } from './metrics.ts';
+import type { ErrorReason } from './protocol.ts';
 import { SECURITY_HEADERS, createStaticHandler, sendText } from './static.ts';
 
 export type { Limits } from './limits.ts';
 export { DEFAULT_LIMITS } from './limits.ts';
+export type { DropReason, InType, OutType, RejectReason } from './metrics.ts';
+export type { ErrorReason } from './protocol.ts';
 
 export interface SignalingServerOptions {
   /** Interface to bind; default 127.0.0.1 (never all interfaces unless asked). */
@@ -32,18 +35,21 @@ export interface SignalingStats {
   framesOut: number;
   errors: number;
   connectionsAccepted: number;
-  framesInByType: Record<string, number>;
-  framesOutByType: Record<string, number>;
-  errorsByReason: Record<string, number>;
-  rejectedByReason: Record<string, number>;
-  droppedByReason: Record<string, number>;
+  /** Received frames by type; 'refused' = answered with an error. */
+  framesInByType: Record<InType, number>;
+  framesOutByType: Record<OutType, number>;
+  errorsByReason: Record<ErrorReason, number>;
+  /** Upgrades refused before a connection existed. */
+  rejectedByReason: Record<RejectReason, number>;
+  /** Connections the server closed. */
+  droppedByReason: Record<DropReason, number>;
   uptimeSeconds: number;
 }
 
 export interface SignalingServer {
   /** ws://host:port, for y-webrtc's `signaling` option. */
   url: string;
-  /** http://host:port/ */
+  /** http://host:port (no trailing slash, like `url`). */
   httpUrl: string;
   port: number;
   limits: Readonly<Limits>;
@@ -135,6 +141,10 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
       socket.end(`HTTP/1.1 ${REJECT_STATUS[refused]}\r\nConnection: close\r\nContent-Length: 0\r\n${headers}\r\n`);
       return;
     }
+    if (socket.destroyed) {
+      hub.release(address); // gone before we saw it: its 'close' has already fired
+      return;
+    }
     socket.once('close', () => hub.release(address));
     wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws));
   });
@@ -155,7 +165,7 @@ export async function startSignalingServer(options: SignalingServerOptions = {})
 
   return {
     url: `ws://${urlHost}:${port}`,
-    httpUrl: `http://${urlHost}:${port}/`,
+    httpUrl: `http://${urlHost}:${port}`,
     port,
     limits,
     stats,

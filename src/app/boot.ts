@@ -70,14 +70,16 @@ function testApi(node: BootstrapNode, clock: ReturnType<typeof systemClock>) {
     request: (peer: Id, method: string, body: unknown) => node.rpc(peer).request(method, body),
     transfer: (peer: Id, size: number, seed: number) => transferCheck(node.rpc(peer), size, seed, clock),
     rtt: (peer: Id, count: number) => rttSamples(node.rpc(peer), count, clock),
-    throughput: (peer: Id, messageBytes: number, durationMs: number) => throughput(node.rpc(peer), messageBytes, durationMs, clock),
+    throughput: (peer: Id, messageBytes: number, durationMs: number, window = 3) =>
+      throughput(node.rpc(peer), messageBytes, durationMs, clock, window),
     /** Timed link setup (offer to open), for the benchmark. */
     timedConnect: async (peer: Id) => {
       const start = clock.now();
       await node.connect(peer);
       return clock.now() - start;
     },
-    disconnect: (peer: Id) => node.links().some((l) => l.id === peer) && node.rpc(peer).link.close('asked to'),
+    disconnect: (peer: Id) =>
+      node.links().some((l) => l.id === peer) && node.rpc(peer).link.close('asked to'),
     /** An offer in wire form, not sent: a test may tamper with it and publish it itself. */
     makeOffer: async (peer: Id): Promise<WireEnvelope> => {
       const offer = await node.connector.offer(peer, 'server');
@@ -89,5 +91,7 @@ function testApi(node: BootstrapNode, clock: ReturnType<typeof systemClock>) {
     publishSignal: (wire: WireEnvelope) => node.signaling.sendSignal(node.room, envelopeFromWire(wire)),
     cancelOffers: () => pendingOffers.splice(0).forEach((cancel) => cancel()),
     signalingOpen: () => node.signaling.isOpen,
+    /** The node itself, for debugging from the console. */
+    node,
   };
 }

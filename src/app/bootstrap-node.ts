@@ -12,7 +12,11 @@ import type { Link, SignalEnvelope } from '../transport/link.ts';
 import { MethodTable } from '../transport/methods.ts';
 import { Rpc } from '../transport/rpc.ts';
 import { SignalingClient, type WebSocketConstructor } from '../transport/signaling-client.ts';
-import { WebrtcConnector, type SimplePeerConstructor, type WebrtcConnectorOptions } from '../transport/webrtc-connector.ts';
+import {
+  WebrtcConnector,
+  type SimplePeerConstructor,
+  type WebrtcConnectorOptions,
+} from '../transport/webrtc-connector.ts';
 import type { LinkInfo } from './node-api.ts';
 import { registerTestMethods } from './test-methods.ts';
 
@@ -83,7 +87,13 @@ export class BootstrapNode extends Emitter<BootstrapEvents> {
       counters: this.counters,
       connectTimeoutMs: 20_000,
     });
-    this.signaling = new SignalingClient({ url: opts.signalUrl, id: this.id, WebSocket: opts.WebSocket, clock: opts.clock, rng: opts.rng });
+    this.signaling = new SignalingClient({
+      url: opts.signalUrl,
+      id: this.id,
+      WebSocket: opts.WebSocket,
+      clock: opts.clock,
+      rng: opts.rng,
+    });
     this.signaling.subscribe([opts.room]);
     this.signaling.on('open', () => {
       this.signaling.announce(opts.room);
@@ -102,7 +112,8 @@ export class BootstrapNode extends Emitter<BootstrapEvents> {
 
   rpc(peer: Id): Rpc {
     const entry = this.entries.get(peer);
-    if (!entry || !entry.link.isOpen) throw new SelfmeshError('UNREACHABLE', `no link to ${peer.slice(0, 8)}`);
+    if (!entry || !entry.link.isOpen)
+      throw new SelfmeshError('UNREACHABLE', `no link to ${peer.slice(0, 8)}`);
     return entry.rpc;
   }
 
@@ -146,9 +157,12 @@ export class BootstrapNode extends Emitter<BootstrapEvents> {
   /** Newcomers announce; the lower id offers, the higher one announces back so the lower one sees it. */
   private onAnnounce(from: Id): void {
     const auto = this.opts.autoLinks ?? 3;
-    if (auto <= 0 || this.entries.has(from) || this.connecting.has(from) || this.links().length >= auto) return;
+    if (auto <= 0 || this.entries.has(from) || this.connecting.has(from) || this.links().length >= auto)
+      return;
     if (this.id < from) {
-      this.connect(from).catch((e) => this.counters.inc(`bootstrap.connect.${isSelfmeshError(e) ? e.code : 'INTERNAL'}`));
+      this.connect(from).catch((e) =>
+        this.counters.inc(`bootstrap.connect.${isSelfmeshError(e) ? e.code : 'INTERNAL'}`),
+      );
     } else if (!this.answeredAnnounce.has(from)) {
       this.answeredAnnounce.add(from);
       this.signaling.announce(this.room);
@@ -165,7 +179,11 @@ export class BootstrapNode extends Emitter<BootstrapEvents> {
       this.signaling.sendSignal(this.room, answer.envelope);
       this.adopt(await answer.link, env.from);
     } catch (e) {
-      const refusal = { from: env.from, code: isSelfmeshError(e) ? e.code : 'INTERNAL', message: errorMessage(e) };
+      const refusal = {
+        from: env.from,
+        code: isSelfmeshError(e) ? e.code : 'INTERNAL',
+        message: errorMessage(e),
+      };
       if (refusal.code === 'CANCELLED' || refusal.code === 'TIMEOUT' || refusal.code === 'UNREACHABLE') {
         this.counters.inc(`bootstrap.answer.${refusal.code}`);
         return;
@@ -186,7 +204,11 @@ export class BootstrapNode extends Emitter<BootstrapEvents> {
       (keepNew ? existing.link : link).close('duplicate link');
       if (!keepNew) return;
     }
-    const rpc = new Rpc(link, this.methods, { clock: this.opts.clock, counters: this.counters, maxMessageBytes: MAX_MESSAGE });
+    const rpc = new Rpc(link, this.methods, {
+      clock: this.opts.clock,
+      counters: this.counters,
+      maxMessageBytes: MAX_MESSAGE,
+    });
     const entry: Entry = { link, rpc, initiator, openedAt: this.opts.clock.now() };
     this.entries.set(peer, entry);
     link.on('close', () => {

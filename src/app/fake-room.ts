@@ -95,7 +95,7 @@ export class FakeRoom {
       id,
       room: this.room,
       startedAt: node.startedAt,
-      progress: () => ({ step: 'table-filled', done: [...ALL_STEPS] }),
+      progress: () => ({ step: 'table-filled', done: [...ALL_STEPS], times: Object.fromEntries(ALL_STEPS.map((s) => [s, node.startedAt])) }),
       links: () => [...node.links.values()],
       stats: () => room.stats(node),
       onEvent(listener) {
@@ -128,29 +128,37 @@ export class FakeRoom {
     return node;
   }
 
-  /** Closest `perBucket` nodes in each bucket, by the first 32 bits (exact enough below 2^16 nodes). */
+  /**
+   * Like a Kademlia table: `perBucket` random members of each bucket (by common prefix of the first
+   * 32 bits, exact enough below 2^16 nodes), plus the `perBucket * 2` closest nodes overall (the
+   * neighbourhood, which is also the replica set).
+   */
   private picks(node: FakeNode): FakeNode[] {
-    const buckets = new Map<number, Array<{ d: number; n: FakeNode }>>();
+    const buckets = new Map<number, { seen: number; members: FakeNode[] }>();
+    const near: Array<{ d: number; n: FakeNode }> = [];
+    const keepNear = this.opts.perBucket * 2;
     for (const other of this.nodes.values()) {
       if (other === node) continue;
       const d = (node.prefix ^ other.prefix) >>> 0;
       const b = Math.clz32(d);
-      let list = buckets.get(b);
-      if (!list) buckets.set(b, (list = []));
-      list.push({ d, n: other });
-      if (list.length > this.opts.perBucket * 4) this.trim(list);
+      let bucket = buckets.get(b);
+      if (!bucket) buckets.set(b, (bucket = { seen: 0, members: [] }));
+      // Reservoir sampling: each member of the bucket is equally likely to be kept.
+      bucket.seen++;
+      if (bucket.members.length < this.opts.perBucket) bucket.members.push(other);
+      else {
+        const slot = this.rng.int(bucket.seen);
+        if (slot < this.opts.perBucket) bucket.members[slot] = other;
+      }
+      if (near.length < keepNear || d < near[near.length - 1]!.d) {
+        near.push({ d, n: other });
+        near.sort((x, y) => x.d - y.d);
+        if (near.length > keepNear) near.pop();
+      }
     }
-    const out: FakeNode[] = [];
-    for (const list of buckets.values()) {
-      this.trim(list);
-      for (const entry of list) out.push(entry.n);
-    }
-    return out;
-  }
-
-  private trim(list: Array<{ d: number; n: FakeNode }>): void {
-    list.sort((a, b) => a.d - b.d);
-    list.length = Math.min(list.length, this.opts.perBucket);
+    const out = new Set<FakeNode>(near.map((e) => e.n));
+    for (const bucket of buckets.values()) for (const n of bucket.members) out.add(n);
+    return [...out];
   }
 
   private linkUp(node: FakeNode, announce: boolean): void {
@@ -255,7 +263,7 @@ export class FakeRoom {
     const path = this.path(from, target);
     const node = this.nodes.get(target);
     if (!node || path[path.length - 1] !== target) {
-      await new Promise((resolve) => this.clock.setTimeout(resolve, this.opts.timeoutMs));
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.opts.timeoutMs));
       throw new Error(`inspect ${target.slice(0, 8)}: no answer`);
     }
     await this.delay(2 * (path.length - 1));

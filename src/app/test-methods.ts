@@ -39,12 +39,22 @@ export interface TransferResult {
 }
 
 /** Sends `size` bytes: the far end hashes them, then echoes them back and we hash the echo. */
-export async function transferCheck(rpc: Rpc, size: number, seed: number, clock: Clock): Promise<TransferResult> {
+export async function transferCheck(
+  rpc: Rpc,
+  size: number,
+  seed: number,
+  clock: Clock,
+): Promise<TransferResult> {
   const data = patternBytes(size, seed);
   const start = clock.now();
   const remoteHash = (await rpc.request('test.hash', data, { timeoutMs: 60_000 })) as string;
   const echo = (await rpc.request('test.echo', data, { timeoutMs: 60_000 })) as Uint8Array;
-  return { localHash: bytesToHex(sha256(data)), remoteHash, echoHash: bytesToHex(sha256(echo)), ms: clock.now() - start };
+  return {
+    localHash: bytesToHex(sha256(data)),
+    remoteHash,
+    echoHash: bytesToHex(sha256(echo)),
+    ms: clock.now() - start,
+  };
 }
 
 /** Sequential small round trips; returns each one's duration in ms. */

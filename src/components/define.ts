@@ -78,12 +78,17 @@ function names(what: string, list: unknown): string[] {
 
 /** Checks a spec (which may come from untrusted-shaped module exports) and freezes it. */
 export function defineComponent(spec: ComponentSpec): ComponentDefinition {
-  if (!spec || typeof spec !== 'object') throw new SelfmeshError('BAD_MESSAGE', 'component spec must be an object');
+  if (!spec || typeof spec !== 'object')
+    throw new SelfmeshError('BAD_MESSAGE', 'component spec must be an object');
   if (typeof spec.name !== 'string' || !NAME.test(spec.name))
     throw new SelfmeshError('BAD_MESSAGE', `bad component name: ${String(spec.name)}`);
   if (!isVersion(spec.version))
-    throw new SelfmeshError('BAD_MESSAGE', `${spec.name}: version must be semver, got ${String(spec.version)}`);
-  if (typeof spec.create !== 'function') throw new SelfmeshError('BAD_MESSAGE', `${spec.name}: create must be a function`);
+    throw new SelfmeshError(
+      'BAD_MESSAGE',
+      `${spec.name}: version must be semver, got ${String(spec.version)}`,
+    );
+  if (typeof spec.create !== 'function')
+    throw new SelfmeshError('BAD_MESSAGE', `${spec.name}: create must be a function`);
   const stateVersion = spec.stateVersion ?? 1;
   if (!Number.isInteger(stateVersion) || stateVersion < 0)
     throw new SelfmeshError('BAD_MESSAGE', `${spec.name}: stateVersion must be a non-negative integer`);

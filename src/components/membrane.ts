@@ -57,7 +57,9 @@ export class Membrane {
     if (this.holding || this.queue.length > 0) {
       if (this.queue.length >= this.maxHeld)
         return Promise.reject(new SelfmeshError('QUOTA', `${this.name}: too many held calls`));
-      return new Promise((resolve, reject) => this.queue.push({ method, args, caller: _caller, resolve, reject }));
+      return new Promise((resolve, reject) =>
+        this.queue.push({ method, args, caller: _caller, resolve, reject }),
+      );
     }
     return this.dispatch(method, args);
   }
@@ -108,7 +110,7 @@ export class Membrane {
   whenIdle(timeoutMs: number): Promise<boolean> {
     if (this.inFlightCount === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      let timer: TimerHandle | undefined;
+      // Both ends run later (a call ending, or the timer), so `timer` is set by the time done() reads it.
       const done = (idle: boolean) => {
         this.idleWaiters.delete(onIdle);
         this.clock.clearTimeout(timer);
@@ -116,7 +118,7 @@ export class Membrane {
       };
       const onIdle = () => done(true);
       this.idleWaiters.add(onIdle);
-      timer = this.clock.setTimeout(() => done(false), timeoutMs);
+      const timer: TimerHandle = this.clock.setTimeout(() => done(false), timeoutMs);
     });
   }
 

@@ -78,17 +78,26 @@ function expand(term: string): Comparator[] {
   const n = parts.length;
   if (op === '^') {
     const upper = maj > 0 || n < 2 ? [maj + 1] : min > 0 || n < 3 ? [0, min + 1] : [0, 0, pat + 1];
-    return [{ op: '>=', version: fmt(parts, pre) }, { op: '<', version: fmt(upper) + '-0' }];
+    return [
+      { op: '>=', version: fmt(parts, pre) },
+      { op: '<', version: fmt(upper) + '-0' },
+    ];
   }
   if (op === '~') {
     const upper = n < 2 ? [maj + 1] : [maj, min + 1];
-    return [{ op: '>=', version: fmt(parts, pre) }, { op: '<', version: fmt(upper) + '-0' }];
+    return [
+      { op: '>=', version: fmt(parts, pre) },
+      { op: '<', version: fmt(upper) + '-0' },
+    ];
   }
   if (op === '' || op === '=') {
     if (n === 3) return [{ op: '=', version: fmt(parts, pre) }];
     if (n === 0) return [];
     const upper = n === 1 ? [maj + 1] : [maj, min + 1];
-    return [{ op: '>=', version: fmt(parts) }, { op: '<', version: fmt(upper) + '-0' }];
+    return [
+      { op: '>=', version: fmt(parts) },
+      { op: '<', version: fmt(upper) + '-0' },
+    ];
   }
   if (n === 0) return op === '<' || op === '>' ? [{ op: '<', version: '0.0.0-0' }] : [];
   if (op === '>' && n < 3) return [{ op: '>=', version: fmt(n === 1 ? [maj + 1] : [maj, min + 1]) }];
@@ -125,7 +134,13 @@ export function satisfies(version: string, range: string): boolean {
     if (v.pre.length) {
       const allowed = comparators.some((c) => {
         const cv = mustParse(c.version);
-        return cv.pre.length && cv.pre[0] !== '0' && cv.major === v.major && cv.minor === v.minor && cv.patch === v.patch;
+        return (
+          cv.pre.length &&
+          cv.pre[0] !== '0' &&
+          cv.major === v.major &&
+          cv.minor === v.minor &&
+          cv.patch === v.patch
+        );
       });
       if (!allowed) return false;
     }
@@ -135,6 +150,7 @@ export function satisfies(version: string, range: string): boolean {
 
 export function maxVersion(versions: Iterable<string>): string | undefined {
   let best: string | undefined;
-  for (const v of versions) if (isVersion(v) && (best === undefined || compareVersions(v, best) > 0)) best = v;
+  for (const v of versions)
+    if (isVersion(v) && (best === undefined || compareVersions(v, best) > 0)) best = v;
   return best;
 }

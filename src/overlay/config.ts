@@ -5,6 +5,8 @@ export interface OverlayConfig {
   maxLinks: number;
   /** Above this many links, offers are refused unless the offerer fills a hole in our own table. */
   softMaxLinks: number;
+  /** Maintenance closes links that neither end needs while the table holds more than this. */
+  trimAboveLinks: number;
   /** Links to the closest nodes (by XOR); also the replica set of the storage layer. */
   neighbourhoodSize: number;
   /**
@@ -42,6 +44,7 @@ export interface OverlayConfig {
 export const DEFAULT_OVERLAY_CONFIG: OverlayConfig = {
   maxLinks: 64,
   softMaxLinks: 56,
+  trimAboveLinks: 44,
   neighbourhoodSize: 8,
   slotBits: (bucket) => (bucket < 2 ? 3 : bucket < 7 ? 2 : bucket < 10 ? 1 : 0),
   routeTimeoutMs: 8_000,

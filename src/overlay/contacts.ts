@@ -2,22 +2,27 @@
 import type { Id } from '../core/id.ts';
 
 export class Contacts {
-  private known = new Map<Id, number>();
+  /** id → the linked peer that told us about it (linked to it, so a good first hop to signal it). */
+  private known = new Map<Id, Id | undefined>();
 
   constructor(
     private readonly self: Id,
     private readonly capacity = 256,
   ) {}
 
-  add(id: Id, now: number): void {
+  add(id: Id, introducer?: Id): void {
     if (id === this.self) return;
     this.known.delete(id);
-    this.known.set(id, now);
+    this.known.set(id, introducer === id ? undefined : introducer);
     if (this.known.size > this.capacity) this.known.delete(this.known.keys().next().value!);
   }
 
-  addAll(ids: Iterable<Id>, now: number): void {
-    for (const id of ids) this.add(id, now);
+  addAll(ids: Iterable<Id>, introducer?: Id): void {
+    for (const id of ids) this.add(id, introducer);
+  }
+
+  introducerOf(id: Id): Id | undefined {
+    return this.known.get(id);
   }
 
   remove(id: Id): void {

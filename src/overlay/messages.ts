@@ -44,6 +44,9 @@ export const SignalEnvelopeSchema = v.object({
   signature: v.pipe(bytes, v.maxLength(256)),
 }) as v.GenericSchema<unknown, SignalEnvelope>;
 
+/** Body of the routed `ov.signal`: the signed offer, and whether the offerer wants us as a neighbour. */
+export const SignalRequest = v.object({ offer: SignalEnvelopeSchema, neighbour: v.boolean() });
+
 /** Body of the routed `ov.closest` and `ov.join` requests. */
 export const ClosestRequest = v.object({ n: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)) });
 export const ClosestReply = v.object({ closest: idList });
@@ -59,6 +62,9 @@ export const ProbeReply = v.object({ alive: v.nullable(v.boolean()) });
 /** Direct: a peer's own neighbourhood, exchanged in maintenance. */
 export const NeighboursReply = v.object({ ids: idList });
 
+/** Notify: whether the sender needs this link for its own table (links nobody needs are trimmed). */
+export const NeedNotice = v.object({ need: v.boolean() });
+
 /** Notify: a peer leaves on purpose, and names nodes that can take over its links. */
 export const LeaveNotice = v.object({ neighbours: idList });
 
@@ -67,7 +73,9 @@ export const METHOD = {
   ping: 'ov.ping',
   probe: 'ov.probe',
   neighbours: 'ov.neighbours',
+  peers: 'ov.peers',
   leave: 'ov.leave',
+  need: 'ov.need',
   // Routed (delivered at the node responsible for the key):
   join: 'ov.join',
   closest: 'ov.closest',

@@ -19,6 +19,10 @@ export interface Peer {
   missedPings: number;
   pingInFlight: boolean;
   suspected: boolean;
+  /** What the peer last told us: does it need this link for its own table? */
+  theyNeed: boolean;
+  /** What we last told the peer (undefined: nothing yet). */
+  toldNeed: boolean | undefined;
 }
 
 export class RoutingTable {
@@ -100,12 +104,43 @@ export class RoutingTable {
     return !this.slotCovered(bucket, slot);
   }
 
-  /** A link this table could lose without a hole: not a neighbour and not alone in its slot. */
+  /**
+   * A link this table could lose without a hole: not a neighbour, and not the keeper of its slot (the
+   * earliest link in it; a slot's other links are spares).
+   */
   isRedundant(id: Id): boolean {
     const peer = this.peers.get(id);
     if (!peer) return true;
     if (this.neighbours().includes(id)) return false;
-    return (this.slotCounts.get(slotKey(peer.bucket, peer.slot)) ?? 0) > 1;
+    if ((this.slotCounts.get(slotKey(peer.bucket, peer.slot)) ?? 0) <= 1) return false;
+    for (const other of this.peers.values()) {
+      if (other === peer || other.bucket !== peer.bucket || other.slot !== peer.slot || other.suspected) continue;
+      if (other.linkedAt < peer.linkedAt || (other.linkedAt === peer.linkedAt && other.id < peer.id)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The link to give up to make room for a neighbour: a redundant one if any, else a non-neighbour from
+   * the bucket with the most links (never the last link of a bucket).
+   */
+  evictionCandidate(minAgeMs: number, now: number): Id | undefined {
+    const nbrs = new Set(this.neighbours());
+    let best: Peer | undefined;
+    let bestScore = -1;
+    const perBucket = this.bucketSizes();
+    for (const peer of this.peers.values()) {
+      // A link the far end needs (its neighbour, or its only link in a slot) is never taken from it.
+      if (nbrs.has(peer.id) || peer.theyNeed || now - peer.linkedAt < minAgeMs) continue;
+      const inBucket = perBucket.get(peer.bucket) ?? 0;
+      if (inBucket <= 1) continue;
+      const score = (this.isRedundant(peer.id) ? 1000 : 0) + inBucket;
+      if (score > bestScore) {
+        bestScore = score;
+        best = peer;
+      }
+    }
+    return best?.id;
   }
 
   /** Up to `max` linked peers strictly closer to key than this node, closest first. */

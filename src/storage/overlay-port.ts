@@ -20,5 +20,11 @@ export interface OverlayPort {
   readonly methods: MethodTable;
   /** Live nodes in this node's neighbourhood (both sides), closest first. */
   neighbors(): Id[];
+  /**
+   * Other live nodes this node knows (its routing table), optional. Storage adds them to the neighbours
+   * when it judges whether it is among the r closest to a key: the far buckets are what show that a
+   * distant key belongs to someone else.
+   */
+  contacts?(): Id[];
   on<K extends keyof OverlayPortEvents>(type: K, listener: (event: OverlayPortEvents[K]) => void): () => void;
 }

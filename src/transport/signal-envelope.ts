@@ -24,7 +24,8 @@ export function signedBytes(env: SignalFields): Uint8Array {
 }
 
 export function signEnvelope(identity: Identity, fields: SignalFields): SignalEnvelope {
-  if (fields.from !== identity.id) throw new SelfmeshError('INTERNAL', 'envelope `from` is not this identity');
+  if (fields.from !== identity.id)
+    throw new SelfmeshError('INTERNAL', 'envelope `from` is not this identity');
   return { ...fields, publicKey: identity.publicKey, signature: identity.sign(signedBytes(fields)) };
 }
 
@@ -74,9 +75,11 @@ export function assertEnvelopeShape(env: unknown): asserts env is SignalEnvelope
   if (!isId(e!.from)) fail('from');
   if (!isId(e!.to)) fail('to');
   if (!(e!.publicKey instanceof Uint8Array)) fail('publicKey');
-  if (typeof e!.token !== 'string' || e!.token.length === 0 || e!.token.length > MAX_TOKEN_LENGTH) fail('token');
+  if (typeof e!.token !== 'string' || e!.token.length === 0 || e!.token.length > MAX_TOKEN_LENGTH)
+    fail('token');
   if (e!.kind !== 'offer' && e!.kind !== 'answer') fail('kind');
-  if (typeof e!.fingerprint !== 'string' || e!.fingerprint.length > MAX_FINGERPRINT_LENGTH) fail('fingerprint');
+  if (typeof e!.fingerprint !== 'string' || e!.fingerprint.length > MAX_FINGERPRINT_LENGTH)
+    fail('fingerprint');
   if (typeof e!.time !== 'number' || !Number.isFinite(e!.time)) fail('time');
   if (!(e!.signature instanceof Uint8Array)) fail('signature');
 }
@@ -93,14 +96,19 @@ export function verifyEnvelope(
   maxSkewMs = DEFAULT_MAX_SKEW_MS,
 ): void {
   assertEnvelopeShape(env);
-  if (env.to !== expectedTo) throw new SelfmeshError('REFUSED', `refused signal: addressed to ${env.to.slice(0, 8)}, not to us`);
+  if (env.to !== expectedTo)
+    throw new SelfmeshError('REFUSED', `refused signal: addressed to ${env.to.slice(0, 8)}, not to us`);
   if (scheme.idOf(env.publicKey) !== env.from) bad('public key does not hash to the sender id');
   if (!scheme.verify(env.publicKey, signedBytes(env), env.signature)) bad('signature does not verify');
   const inPayload = payloadFingerprint(env.payload);
   if (inPayload === null) bad('payload has no single DTLS fingerprint');
-  if (inPayload !== undefined && inPayload !== env.fingerprint) bad('DTLS fingerprint in the payload differs from the signed one');
+  if (inPayload !== undefined && inPayload !== env.fingerprint)
+    bad('DTLS fingerprint in the payload differs from the signed one');
   if (Math.abs(now - env.time) > maxSkewMs) {
-    throw new SelfmeshError('STALE', `refused signal: time is ${Math.round(now - env.time)} ms off (limit ${maxSkewMs} ms)`);
+    throw new SelfmeshError(
+      'STALE',
+      `refused signal: time is ${Math.round(now - env.time)} ms off (limit ${maxSkewMs} ms)`,
+    );
   }
 }
 
@@ -120,7 +128,8 @@ export class ReplayGuard {
   check(env: Pick<SignalEnvelope, 'from' | 'kind' | 'token' | 'time'>, now: number): void {
     this.prune(now);
     const key = `${env.from}/${env.kind}/${env.token}`;
-    if (this.seen.has(key)) throw new SelfmeshError('REFUSED', `refused signal: replayed ${env.kind} token ${env.token}`);
+    if (this.seen.has(key))
+      throw new SelfmeshError('REFUSED', `refused signal: replayed ${env.kind} token ${env.token}`);
     if (this.seen.size >= this.maxEntries) {
       throw new SelfmeshError('QUOTA', 'refused signal: too many signals in the replay window');
     }
@@ -159,7 +168,8 @@ export function envelopeToWire(env: SignalEnvelope): WireEnvelope {
 
 /** Throws BAD_MESSAGE on anything that is not a well-formed envelope. */
 export function envelopeFromWire(wire: unknown): SignalEnvelope {
-  if (typeof wire !== 'object' || wire === null) throw new SelfmeshError('BAD_MESSAGE', 'malformed signal envelope');
+  if (typeof wire !== 'object' || wire === null)
+    throw new SelfmeshError('BAD_MESSAGE', 'malformed signal envelope');
   const w = wire as Record<string, unknown>;
   const env = {
     from: w.from,

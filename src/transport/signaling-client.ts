@@ -102,7 +102,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   sendSignal(topic: string, envelope: SignalEnvelope): boolean {
     const { to, token } = envelope;
-    return this.publish(topic, { type: 'signal', from: this.opts.id, to, token, signal: envelopeToWire(envelope) });
+    return this.publish(topic, {
+      type: 'signal',
+      from: this.opts.id,
+      to,
+      token,
+      signal: envelopeToWire(envelope),
+    });
   }
 
   close(): void {
@@ -167,7 +173,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     const max = this.opts.maxBackoffMs ?? 30_000;
     const delay = Math.min(max, min * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
-    this.retryTimer = this.opts.clock.setTimeout(() => this.connect(), delay / 2 + this.opts.rng.next() * (delay / 2));
+    this.retryTimer = this.opts.clock.setTimeout(
+      () => this.connect(),
+      delay / 2 + this.opts.rng.next() * (delay / 2),
+    );
   }
 
   private schedulePing(): void {

@@ -10,7 +10,13 @@ import type { Identity, SignatureScheme } from '../core/identity.ts';
 import { cryptoRng, type Rng } from '../core/rng.ts';
 import type SimplePeer from 'simple-peer';
 import type { Connector, Link, SignalEnvelope } from './link.ts';
-import { DEFAULT_MAX_SKEW_MS, ReplayGuard, fingerprintOf, signEnvelope, verifyEnvelope } from './signal-envelope.ts';
+import {
+  DEFAULT_MAX_SKEW_MS,
+  ReplayGuard,
+  fingerprintOf,
+  signEnvelope,
+  verifyEnvelope,
+} from './signal-envelope.ts';
 import { WebrtcLink, type PeerInstance } from './webrtc-link.ts';
 
 export type SimplePeerConstructor = new (opts?: SimplePeer.Options) => PeerInstance;
@@ -100,9 +106,13 @@ export class WebrtcConnector implements Connector {
   complete(answer: SignalEnvelope): void {
     const payload = this.check(answer, 'answer');
     const pending = this.pending.get(answer.token);
-    if (!pending) throw new SelfmeshError('REFUSED', `refused signal: no pending offer for token ${answer.token}`);
+    if (!pending)
+      throw new SelfmeshError('REFUSED', `refused signal: no pending offer for token ${answer.token}`);
     if (pending.to !== answer.from) {
-      throw new SelfmeshError('REFUSED', `refused signal: answer from ${answer.from.slice(0, 8)}, offer was to ${pending.to.slice(0, 8)}`);
+      throw new SelfmeshError(
+        'REFUSED',
+        `refused signal: answer from ${answer.from.slice(0, 8)}, offer was to ${pending.to.slice(0, 8)}`,
+      );
     }
     this.pending.delete(answer.token);
     pending.peer.signal(payload);
@@ -117,9 +127,16 @@ export class WebrtcConnector implements Connector {
   private check(env: SignalEnvelope, kind: SignalEnvelope['kind']): SimplePeer.SignalData {
     try {
       verifyEnvelope(this.opts.scheme, env, this.id, this.opts.clock.now(), this.opts.maxSkewMs);
-      if (env.kind !== kind) throw new SelfmeshError('BAD_MESSAGE', `refused signal: expected an ${kind}, got an ${env.kind}`);
+      if (env.kind !== kind)
+        throw new SelfmeshError('BAD_MESSAGE', `refused signal: expected an ${kind}, got an ${env.kind}`);
       const p = env.payload as { type?: unknown; sdp?: unknown } | null;
-      if (typeof p !== 'object' || p === null || p.type !== kind || typeof p.sdp !== 'string' || p.sdp.length > MAX_SDP) {
+      if (
+        typeof p !== 'object' ||
+        p === null ||
+        p.type !== kind ||
+        typeof p.sdp !== 'string' ||
+        p.sdp.length > MAX_SDP
+      ) {
         throw new SelfmeshError('BAD_MESSAGE', `refused signal: payload is not an ${kind} SDP`);
       }
       this.replay.check(env, this.opts.clock.now());
@@ -131,7 +148,12 @@ export class WebrtcConnector implements Connector {
     }
   }
 
-  private sign(to: Id, token: string, kind: SignalEnvelope['kind'], sdp: { type: string; sdp: string }): SignalEnvelope {
+  private sign(
+    to: Id,
+    token: string,
+    kind: SignalEnvelope['kind'],
+    sdp: { type: string; sdp: string },
+  ): SignalEnvelope {
     const fingerprint = fingerprintOf(sdp.sdp);
     if (!fingerprint) throw new SelfmeshError('INTERNAL', `local ${kind} has no DTLS fingerprint`);
     return signEnvelope(this.opts.identity, {
@@ -157,7 +179,10 @@ export class WebrtcConnector implements Connector {
   }
 
   /** The complete local SDP (trickle is off, so it carries every candidate). */
-  private localDescription(peer: PeerInstance, kind: 'offer' | 'answer'): Promise<{ type: string; sdp: string }> {
+  private localDescription(
+    peer: PeerInstance,
+    kind: 'offer' | 'answer',
+  ): Promise<{ type: string; sdp: string }> {
     return new Promise((resolve, reject) => {
       const cleanup = () => {
         peer.off('signal', onSignal);
@@ -186,7 +211,7 @@ export class WebrtcConnector implements Connector {
 
   private linkWhenOpen(peer: PeerInstance, remoteId: Id, via: Link['via']): Promise<Link> {
     // Created before signaling, so frames sent right after the channel opens are not missed.
-    const link = new WebrtcLink(peer, remoteId, via);
+    const link = new WebrtcLink(peer, remoteId, via, this.opts.clock);
     const timeoutMs = this.opts.connectTimeoutMs ?? 30_000;
     const started = this.opts.clock.now();
     const promise = new Promise<Link>((resolve, reject) => {
@@ -198,7 +223,11 @@ export class WebrtcConnector implements Connector {
         fn();
       };
       const timer = this.opts.clock.setTimeout(() => {
-        finish(() => reject(new SelfmeshError('TIMEOUT', `link to ${remoteId.slice(0, 8)} not open after ${timeoutMs} ms`)));
+        finish(() =>
+          reject(
+            new SelfmeshError('TIMEOUT', `link to ${remoteId.slice(0, 8)} not open after ${timeoutMs} ms`),
+          ),
+        );
         peer.destroy();
       }, timeoutMs);
       peer.once('connect', () =>
@@ -209,9 +238,19 @@ export class WebrtcConnector implements Connector {
         }),
       );
       peer.once('error', (err: Error) =>
-        finish(() => reject(new SelfmeshError('UNREACHABLE', `link to ${remoteId.slice(0, 8)} failed: ${errorMessage(err)}`, { cause: err }))),
+        finish(() =>
+          reject(
+            new SelfmeshError('UNREACHABLE', `link to ${remoteId.slice(0, 8)} failed: ${errorMessage(err)}`, {
+              cause: err,
+            }),
+          ),
+        ),
       );
-      peer.once('close', () => finish(() => reject(new SelfmeshError('CANCELLED', `link to ${remoteId.slice(0, 8)} closed before it opened`))));
+      peer.once('close', () =>
+        finish(() =>
+          reject(new SelfmeshError('CANCELLED', `link to ${remoteId.slice(0, 8)} closed before it opened`)),
+        ),
+      );
     });
     promise.catch(() => this.counters.inc('connector.failed'));
     return promise;

@@ -1,5 +1,6 @@
 // A Link over one simple-peer instance (browser RTCPeerConnection, or @roamhq/wrtc in Node).
 // simple-peer is kept behind this file and webrtc-connector.ts, so swapping it for a fork is local.
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import { Emitter } from '../core/emitter.ts';
 import { SelfmeshError } from '../core/errors.ts';
 import type { Id } from '../core/id.ts';
@@ -7,6 +8,9 @@ import type SimplePeer from 'simple-peer';
 import { BUFFER_LOW_WATER, FRAME_MAX, type Link, type LinkEvents } from './link.ts';
 
 export type PeerInstance = SimplePeer.Instance;
+
+const DRAIN_POLL_MS = 5;
+const MAX_EARLY_FRAMES = 1024;
 
 /** The parts of RTCDataChannel we touch (simple-peer keeps it in a private field). */
 interface Channel {
@@ -22,11 +26,13 @@ export class WebrtcLink implements Link {
   // Frames that arrive between the channel opening and the owner subscribing are kept, not lost.
   private early: Uint8Array[] | null = [];
   private drainHooked = false;
+  private drainTimer: TimerHandle | undefined;
 
   constructor(
     private readonly peer: PeerInstance,
     readonly remoteId: Id,
     readonly via: Link['via'],
+    private readonly clock: Clock,
   ) {
     peer.on('data', (data: Uint8Array) => this.onData(data));
     peer.on('close', () => this.finish('peer connection closed'));
@@ -45,8 +51,10 @@ export class WebrtcLink implements Link {
 
   send(frame: Uint8Array): void {
     if (!this.isOpen) throw new SelfmeshError('CLOSED', `link to ${this.remoteId.slice(0, 8)} is closed`);
-    if (frame.length > FRAME_MAX) throw new SelfmeshError('TOO_LARGE', `frame of ${frame.length} bytes exceeds ${FRAME_MAX}`);
+    if (frame.length > FRAME_MAX)
+      throw new SelfmeshError('TOO_LARGE', `frame of ${frame.length} bytes exceeds ${FRAME_MAX}`);
     this.peer.send(frame);
+    if (this.bufferedAmount >= BUFFER_LOW_WATER) this.watchDrain();
   }
 
   close(reason = 'closed locally'): void {
@@ -72,8 +80,10 @@ export class WebrtcLink implements Link {
     if (this.closed) return;
     // simple-peer hands out Buffers (a Uint8Array subclass, polyfilled in browsers): expose a plain view.
     const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (this.early) this.early.push(frame);
-    else this.emitter.emit('message', frame);
+    if (this.early) {
+      // Nobody subscribed yet; a peer cannot make us hold more than a bounded backlog.
+      if (this.early.length < MAX_EARLY_FRAMES) this.early.push(frame);
+    } else this.emitter.emit('message', frame);
   }
 
   /** Our own low-water mark on the channel, chained after simple-peer's handler (its stream uses it). */
@@ -89,9 +99,24 @@ export class WebrtcLink implements Link {
     };
   }
 
+  /**
+   * @roamhq/wrtc never fires bufferedamountlow, so while the buffer is above the low-water mark we
+   * also poll it; a drain reported twice is harmless (senders just try again).
+   */
+  private watchDrain(): void {
+    if (this.drainTimer !== undefined) return;
+    this.drainTimer = this.clock.setTimeout(() => {
+      this.drainTimer = undefined;
+      if (this.closed) return;
+      if (this.bufferedAmount < BUFFER_LOW_WATER) this.emitter.emit('drain', undefined);
+      else this.watchDrain();
+    }, DRAIN_POLL_MS);
+  }
+
   private finish(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.clock.clearTimeout(this.drainTimer);
     this.early = null;
     this.emitter.emit('close', { reason });
     this.emitter.removeAll();

@@ -14,7 +14,14 @@ import type { SignalEnvelope } from '../../src/transport/link.ts';
 
 const FP = 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89';
 const sdp = (fp = FP) =>
-  ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=fingerprint:sha-256 ${fp}`, ''].join('\r\n');
+  [
+    'v=0',
+    'o=- 1 2 IN IP4 127.0.0.1',
+    's=-',
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    `a=fingerprint:sha-256 ${fp}`,
+    '',
+  ].join('\r\n');
 
 const rng = seededRng(7);
 const alice = createIdentity(rng);
@@ -89,13 +96,26 @@ describe('verifyEnvelope', () => {
   });
 
   it('refuses a stale envelope', () => {
-    expect(refusal(() => verifyEnvelope(ed25519Scheme, offer(), bob.id, NOW + 10 * 60_000)).code).toBe('STALE');
-    expect(refusal(() => verifyEnvelope(ed25519Scheme, offer(), bob.id, NOW + 2_000, 1_000)).code).toBe('STALE');
+    expect(refusal(() => verifyEnvelope(ed25519Scheme, offer(), bob.id, NOW + 10 * 60_000)).code).toBe(
+      'STALE',
+    );
+    expect(refusal(() => verifyEnvelope(ed25519Scheme, offer(), bob.id, NOW + 2_000, 1_000)).code).toBe(
+      'STALE',
+    );
   });
 
   it('refuses malformed envelopes without throwing anything else', () => {
-    for (const junk of [null, 42, {}, { ...offer(), from: 'x' }, { ...offer(), kind: 'hello' }, { ...offer(), time: NaN }]) {
-      expect(refusal(() => verifyEnvelope(ed25519Scheme, junk as SignalEnvelope, bob.id, NOW)).code).toBe('BAD_MESSAGE');
+    for (const junk of [
+      null,
+      42,
+      {},
+      { ...offer(), from: 'x' },
+      { ...offer(), kind: 'hello' },
+      { ...offer(), time: NaN },
+    ]) {
+      expect(refusal(() => verifyEnvelope(ed25519Scheme, junk as SignalEnvelope, bob.id, NOW)).code).toBe(
+        'BAD_MESSAGE',
+      );
     }
   });
 });
@@ -120,7 +140,9 @@ describe('wire form', () => {
     expect(() => verifyEnvelope(ed25519Scheme, back, bob.id, NOW)).not.toThrow();
   });
   it('refuses malformed wire envelopes', () => {
-    expect(refusal(() => envelopeFromWire({ ...envelopeToWire(offer()), signature: 'zz' })).code).toBe('BAD_MESSAGE');
+    expect(refusal(() => envelopeFromWire({ ...envelopeToWire(offer()), signature: 'zz' })).code).toBe(
+      'BAD_MESSAGE',
+    );
     expect(refusal(() => envelopeFromWire('nope')).code).toBe('BAD_MESSAGE');
   });
 });

@@ -6,7 +6,11 @@ import { systemClock } from '../../src/core/clock.ts';
 import { createIdentity } from '../../src/core/identity.ts';
 import { cryptoRng, seededRng } from '../../src/core/rng.ts';
 import type { SignalEnvelope } from '../../src/transport/link.ts';
-import { SignalingClient, type SignalingEvents, type WebSocketConstructor } from '../../src/transport/signaling-client.ts';
+import {
+  SignalingClient,
+  type SignalingEvents,
+  type WebSocketConstructor,
+} from '../../src/transport/signaling-client.ts';
 import { signEnvelope } from '../../src/transport/signal-envelope.ts';
 
 const clock = systemClock();

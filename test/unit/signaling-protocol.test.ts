@@ -2,7 +2,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenBucket, resolveLimits } from '../../signaling/limits.ts';
-import { startSignalingServer, type Limits, type SignalingServer } from '../../signaling/server.ts';
+import { startSignalingServer, type ErrorReason, type Limits, type SignalingServer } from '../../signaling/server.ts';
 import { TopicRegistry } from '../../signaling/topics.ts';
 import { TestClient, waitFor } from './signaling-helpers.ts';
 
@@ -108,7 +108,7 @@ describe('signaling protocol', () => {
     ['{"type":"publish","data":1}', 'invalid-frame'],
     ['{"type":"publish","topic":{"a":1}}', 'invalid-topic'],
     [JSON.stringify({ type: 'subscribe', topics: ['t'.repeat(257)] }), 'topic-too-long'],
-  ])('refuses %s with %s and stays usable', async (frame, reason) => {
+  ] as [string, ErrorReason][])('refuses %s with %s and stays usable', async (frame, reason) => {
     const s = await server();
     const a = await client(s);
     a.send(frame);

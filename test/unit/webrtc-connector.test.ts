@@ -61,7 +61,10 @@ describe('WebrtcConnector (Node, wrtc)', () => {
     const offer = await a.offer(b.id, 'direct');
     const env = offer.envelope;
     const p = env.payload as { type: string; sdp: string };
-    const tampered: SignalEnvelope = { ...env, payload: { ...p, sdp: p.sdp.replace(/(a=fingerprint:\S+ )(..)/, '$100') } };
+    const tampered: SignalEnvelope = {
+      ...env,
+      payload: { ...p, sdp: p.sdp.replace(/(a=fingerprint:\S+ )(..)/, '$100') },
+    };
     expect(await code(b.answer(tampered, 'direct'))).toBe('BAD_SIGNATURE');
     const answer = await b.answer(env, 'direct');
     expect(await code(b.answer(env, 'direct'))).toBe('REFUSED');

@@ -5,7 +5,7 @@ import { isValidRoomName } from './room-name.ts';
 export type Route =
   | { kind: 'start' }
   | { kind: 'room'; room: string }
-  | { kind: 'sim'; size: number }
+  | { kind: 'sim'; size: number; churn: boolean }
   | { kind: 'bad-room'; room: string }
   | { kind: 'bad-sim'; raw: string };
 
@@ -24,11 +24,12 @@ export function parseRoute(hash: string): Route {
     }
     return isValidRoomName(name) ? { kind: 'room', room: name } : { kind: 'bad-room', room: name };
   }
-  const sim = /^\/sim\/(.*)$/.exec(path);
+  // `#/sim/<n>/churn` keeps the simulated room moving (joins, leaves, crashes).
+  const sim = /^\/sim\/([^/]*)(\/churn)?$/.exec(path);
   if (sim) {
-    const size = Number(sim[1]);
+    const size = /^[0-9]+$/.test(sim[1]!) ? Number(sim[1]) : NaN;
     return Number.isInteger(size) && size >= 1 && size <= MAX_SIM_NODES
-      ? { kind: 'sim', size }
+      ? { kind: 'sim', size, churn: sim[2] !== undefined }
       : { kind: 'bad-sim', raw: sim[1]! };
   }
   return { kind: 'start' };

@@ -45,5 +45,5 @@ export function hitTest<T extends Point>(points: Iterable<T>, x: number, y: numb
 /** Node dot radius: shrinks as the room grows so 1,000 nodes still read as separate dots. */
 export function dotRadius(count: number, ringRadius: number): number {
   const spacing = (2 * Math.PI * ringRadius) / Math.max(1, count);
-  return Math.max(1.5, Math.min(7, spacing * 0.35));
+  return Math.max(1.5, Math.min(5, spacing * 0.3));
 }

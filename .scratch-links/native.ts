@@ -1,0 +1,26 @@
+import { buildApp, startAppServer } from '../test/e2e/app-server.ts';
+import { launchBrowser } from '../test/e2e/browser.ts';
+const server = await startAppServer(await buildApp());
+const browser = await launchBrowser();
+const page = await browser.newPage();
+await page.goto(server.httpUrl);
+const size = Number(process.argv[2] ?? 16384);
+const r = await page.evaluate(`(async () => {
+  const a = new RTCPeerConnection({ iceServers: [] }), b = new RTCPeerConnection({ iceServers: [] });
+  a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+  b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+  const ch = a.createDataChannel('x'); ch.binaryType = 'arraybuffer';
+  let got = 0; const total = 64 << 20;
+  const done = new Promise((res) => { b.ondatachannel = (e) => { e.channel.onmessage = (m) => { got += m.data.byteLength; if (got >= total) res(); }; }; });
+  await a.setLocalDescription(await a.createOffer()); await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription(await b.createAnswer()); await a.setRemoteDescription(b.localDescription);
+  await new Promise((res) => ch.onopen = res);
+  const f = new Uint8Array(${size}); let sent = 0; const t0 = performance.now();
+  ch.bufferedAmountLowThreshold = 256 * 1024;
+  const pump = () => { while (sent < total && ch.bufferedAmount < (1 << 20)) { ch.send(f); sent += f.length; } };
+  ch.onbufferedamountlow = pump; pump();
+  await done;
+  return (64 / ((performance.now() - t0) / 1000)).toFixed(1) + ' MB/s';
+})()`);
+console.log(size, r);
+await browser.close(); await server.close(); process.exit(0);

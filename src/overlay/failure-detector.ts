@@ -1,0 +1,148 @@
+// Failure detection: any traffic counts as a heartbeat; idle links get a cheap ping; a peer is
+// suspected only after several missed pings AND a long silence (a hidden tab's timers may run late),
+// and a suspected peer is checked through other nodes before it is declared dead.
+import { every } from '../core/clock.ts';
+import type { Id } from '../core/id.ts';
+import * as v from 'valibot';
+import type { OverlayContext } from './context.ts';
+import { Empty, METHOD, PingReply, ProbeReply, ProbeRequest } from './messages.ts';
+import type { Peer } from './routing-table.ts';
+
+export class FailureDetector {
+  private stop: (() => void) | null = null;
+  /** Peers whose link closed on purpose after a leave notice: no check, no `dead`. */
+  readonly leaving = new Set<Id>();
+  /** Recently confirmed dead; not linked again from stale contacts for a while. */
+  readonly recentlyDead = new Map<Id, number>();
+
+  constructor(private readonly ctx: OverlayContext) {
+    ctx.methods.register(METHOD.ping, Empty, () => ctx.table.size);
+    ctx.methods.register(METHOD.probe, ProbeRequest, (body) => this.onProbe(body.target));
+  }
+
+  start(): void {
+    this.stop ??= every(this.ctx.clock, this.ctx.config.detectorTickMs * (0.9 + 0.2 * this.ctx.rng.next()), () => this.tick());
+  }
+
+  halt(): void {
+    this.stop?.();
+    this.stop = null;
+  }
+
+  isRecentlyDead(id: Id): boolean {
+    const until = this.recentlyDead.get(id);
+    if (until === undefined) return false;
+    if (until < this.ctx.clock.now()) {
+      this.recentlyDead.delete(id);
+      return false;
+    }
+    return true;
+  }
+
+  private tick(): void {
+    const { table, clock, config } = this.ctx;
+    const now = clock.now();
+    for (const peer of table.peers.values()) {
+      if (peer.suspected) continue;
+      const silence = now - peer.lastHeard;
+      if (peer.missedPings >= config.suspectMissedPings && silence >= config.suspectSilenceMs) {
+        this.suspect(peer);
+      } else if (silence >= config.pingIdleMs && !peer.pingInFlight && now - peer.lastPingAt >= config.pingIdleMs) {
+        void this.ping(peer);
+      }
+    }
+  }
+
+  private async ping(peer: Peer): Promise<boolean> {
+    const { clock, config } = this.ctx;
+    peer.pingInFlight = true;
+    peer.lastPingAt = clock.now();
+    try {
+      const reply = await peer.rpc.request(METHOD.ping, null, { timeoutMs: config.pingTimeoutMs });
+      if (!v.is(PingReply, reply)) this.ctx.drop('bad-pong');
+      peer.missedPings = 0;
+      return true;
+    } catch {
+      peer.missedPings++;
+      return false;
+    } finally {
+      peer.pingInFlight = false;
+    }
+  }
+
+  /** A request to this peer timed out or its link failed: check it now rather than at the next tick. */
+  reportFailure(id: Id): void {
+    const peer = this.ctx.table.get(id);
+    if (!peer || peer.suspected || peer.pingInFlight) return;
+    void this.ping(peer).then((ok) => {
+      if (!ok && this.ctx.table.get(id) === peer && !peer.suspected) this.suspect(peer);
+    });
+  }
+
+  private suspect(peer: Peer): void {
+    peer.suspected = true;
+    this.ctx.table.invalidate();
+    this.ctx.counters.inc('overlay.fd.suspected');
+    this.ctx.events.emit('suspected', { id: peer.id });
+    void this.secondOpinion(peer.id).then((alive) => {
+      if (this.ctx.table.get(peer.id) !== peer) return;
+      if (alive) {
+        // Others still reach it, so only our link is broken: drop the link, keep the node.
+        this.ctx.counters.inc('overlay.fd.refuted');
+        this.ctx.dropLink(peer.id, 'broken');
+      } else {
+        this.declareDead(peer.id);
+      }
+    });
+  }
+
+  /** The link to a peer closed without a leave notice: is the node gone or only the link? */
+  onLinkLost(id: Id): void {
+    if (this.leaving.delete(id)) return;
+    this.ctx.events.emit('suspected', { id });
+    void this.secondOpinion(id).then((alive) => {
+      if (!alive) this.declareDead(id);
+    });
+  }
+
+  private declareDead(id: Id): void {
+    const { clock, config, contacts, counters, events } = this.ctx;
+    this.recentlyDead.set(id, clock.now() + 10 * config.maintenanceMs);
+    contacts.remove(id);
+    if (this.ctx.table.has(id)) this.ctx.dropLink(id, 'dead');
+    counters.inc('overlay.fd.dead');
+    events.emit('dead', { id });
+  }
+
+  /** Asks up to two other peers (those closest to the suspect, most likely linked to it). */
+  private async secondOpinion(target: Id): Promise<boolean> {
+    const { table, config } = this.ctx;
+    const helpers = table.closest(target, 4).filter((id) => id !== target && id !== this.ctx.self).slice(0, 2);
+    for (const id of helpers) {
+      const helper = table.get(id);
+      if (!helper) continue;
+      try {
+        const reply = await helper.rpc.request(METHOD.probe, { target }, { timeoutMs: config.pingTimeoutMs * 2 });
+        const parsed = v.safeParse(ProbeReply, reply);
+        if (!parsed.success) {
+          this.ctx.drop('bad-probe-reply');
+          continue;
+        }
+        if (parsed.output.alive === true) return true;
+        if (parsed.output.alive === false) return false;
+      } catch {
+        // That helper could not tell; ask the next.
+      }
+    }
+    return false;
+  }
+
+  private async onProbe(target: Id): Promise<{ alive: boolean | null }> {
+    const { table, clock, config } = this.ctx;
+    const peer = table.get(target);
+    if (!peer) return { alive: this.isRecentlyDead(target) ? false : null };
+    if (peer.suspected) return { alive: false };
+    if (clock.now() - peer.lastHeard < config.pingIdleMs) return { alive: true };
+    return { alive: await this.ping(peer) };
+  }
+}

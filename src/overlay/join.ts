@@ -1,0 +1,54 @@
+// Join: get a first link (through the bootstrap, i.e. the signaling server), route a join to our own
+// id to find the node now responsible for it, link to the neighbourhood it returns, then fill the far
+// buckets from our neighbours' tables (a neighbour's far buckets are ours too) and a few lookups.
+import * as v from 'valibot';
+import { SelfmeshError } from '../core/errors.ts';
+import type { Id } from '../core/id.ts';
+import type { OverlayContext } from './context.ts';
+import type { Maintenance } from './maintenance.ts';
+import { ClosestReply, METHOD, NeighboursReply } from './messages.ts';
+import type { Router } from './route.ts';
+
+/** Routed `ov.join` / `ov.closest`: the n nodes closest to the key that this node knows. */
+export function closestHandler(ctx: OverlayContext) {
+  return (body: { n: number }, rc: { key: Id; origin: Id }): ClosestReply => {
+    ctx.contacts.add(rc.origin);
+    return { closest: ctx.table.closest(rc.key, Math.min(body.n, ctx.config.closestReplySize * 2), rc.origin) };
+  };
+}
+
+export async function findNeighbourhood(ctx: OverlayContext, router: Router, firstHop?: Id): Promise<Id[]> {
+  const { self, config, contacts } = ctx;
+  const result = await router.route(self, METHOD.join, { n: config.closestReplySize }, { avoid: self, firstHop });
+  const parsed = v.safeParse(ClosestReply, result.reply);
+  if (!parsed.success) {
+    ctx.drop('bad-join-reply');
+    throw new SelfmeshError('BAD_MESSAGE', 'malformed join reply');
+  }
+  contacts.addAll(result.path);
+  contacts.addAll(parsed.output.closest, result.responder);
+  return parsed.output.closest;
+}
+
+/** Asks a linked peer for all of its links (its far buckets cover ours). */
+export async function copyPeerTable(ctx: OverlayContext, peerId: Id): Promise<void> {
+  const peer = ctx.table.get(peerId);
+  if (!peer) return;
+  try {
+    const parsed = v.safeParse(NeighboursReply, await peer.rpc.request(METHOD.peers, null));
+    if (parsed.success) ctx.contacts.addAll(parsed.output.ids, peerId);
+    else ctx.drop('bad-peers');
+  } catch {
+    // Another neighbour will do.
+  }
+}
+
+export async function join(ctx: OverlayContext, router: Router, maintenance: Maintenance): Promise<void> {
+  const { table, config } = ctx;
+  const closest = await findNeighbourhood(ctx, router);
+  await maintenance.linkContacts((id) => closest.includes(id) && table.fitsNeighbourhood(id));
+  const nbrs = table.neighbours();
+  for (const id of nbrs.slice(0, 2)) await copyPeerTable(ctx, id);
+  await maintenance.linkContacts(() => true, config.maxLinks);
+  await maintenance.fill(Infinity);
+}

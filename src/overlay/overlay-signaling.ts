@@ -1,0 +1,137 @@
+// New links signaled through the overlay itself: the offer is routed to the target's id, the target
+// answers, and the answer comes back along the same path. Envelopes are signed end to end and checked
+// by the connector (signature, id = hash of key, time window, replay), so no relay can stand in the
+// middle. Only a node's first links go through the signaling server.
+import * as v from 'valibot';
+import { SelfmeshError, isSelfmeshError } from '../core/errors.ts';
+import type { Id } from '../core/id.ts';
+import type { SignalEnvelope } from '../transport/link.ts';
+import type { OverlayContext } from './context.ts';
+import { METHOD, SignalEnvelopeSchema, SignalRequest } from './messages.ts';
+import type { Router, RoutedContext } from './route.ts';
+
+export class OverlaySignaling {
+  private outgoing = new Map<Id, Promise<boolean>>();
+  /** Targets that refused or failed recently are not tried again until then. */
+  private backoff = new Map<Id, number>();
+
+  constructor(
+    private readonly ctx: OverlayContext,
+    private readonly router: Router,
+  ) {
+    router.register(METHOD.signal, SignalRequest, (req, rc) => this.onOffer(req.offer, req.neighbour, rc));
+  }
+
+  isConnecting(id: Id): boolean {
+    return this.outgoing.has(id);
+  }
+
+  /** True while a recent attempt to `id` failed (so callers pick another candidate). */
+  inBackoff(id: Id): boolean {
+    const until = this.backoff.get(id);
+    if (until === undefined) return false;
+    if (until > this.ctx.clock.now()) return true;
+    this.backoff.delete(id);
+    return false;
+  }
+
+  get connecting(): number {
+    return this.outgoing.size;
+  }
+
+  /** Links to `target` through the overlay; resolves true once the link is in the table. */
+  connect(target: Id, introducer?: Id): Promise<boolean> {
+    const { table, self } = this.ctx;
+    if (target === self || table.has(target)) return Promise.resolve(table.has(target));
+    const existing = this.outgoing.get(target);
+    if (existing) return existing;
+    const attempt = this.attempt(target, introducer).finally(() => this.outgoing.delete(target));
+    this.outgoing.set(target, attempt);
+    return attempt;
+  }
+
+  /** `introducer`: a peer that said it is linked to target; the offer goes through it (two hops). */
+  private async attempt(target: Id, introducer?: Id): Promise<boolean> {
+    const { connector, counters, config } = this.ctx;
+    counters.inc('overlay.connect.attempts');
+    const { envelope, link, cancel } = await connector.offer(target, 'overlay');
+    try {
+      const firstHop = introducer && this.ctx.table.get(introducer) && !this.ctx.table.get(introducer)!.suspected ? introducer : undefined;
+      const neighbour = this.ctx.table.fitsNeighbourhood(target);
+      const result = await this.router.route(target, METHOD.signal, { offer: envelope, neighbour }, { timeoutMs: config.routeTimeoutMs, firstHop });
+      if (result.responder !== target) throw new SelfmeshError('UNREACHABLE', 'answered by another node');
+      const answer = v.safeParse(SignalEnvelopeSchema, result.reply);
+      if (!answer.success) {
+        this.ctx.drop('bad-answer');
+        throw new SelfmeshError('BAD_MESSAGE', 'malformed answer');
+      }
+      connector.complete(answer.output);
+      const opened = await link;
+      return this.ctx.addLink(opened);
+    } catch (e) {
+      cancel();
+      counters.inc('overlay.connect.failed');
+      if (this.backoff.size > 1024) this.backoff.clear();
+      this.backoff.set(target, this.ctx.clock.now() + config.maintenanceMs * 4);
+      // A target that nobody can route to is gone or never existed: forget it as a contact.
+      if (isSelfmeshError(e, 'UNREACHABLE') || isSelfmeshError(e, 'TIMEOUT')) this.ctx.contacts.remove(target);
+      return false;
+    }
+  }
+
+  /** Routed `ov.signal`: an offer for this node. Returns the signed answer. */
+  private async onOffer(offer: SignalEnvelope, neighbour: boolean, rc: RoutedContext): Promise<SignalEnvelope> {
+    const { self, table, config, connector } = this.ctx;
+    if (offer.to !== self) {
+      // Greedy routing ended here, so the addressee is not in the overlay: a route to nowhere.
+      this.ctx.drop('no-target');
+      throw new SelfmeshError('UNREACHABLE', `no node ${offer.to.slice(0, 8)} here`);
+    }
+    if (offer.kind !== 'offer') {
+      this.ctx.drop('bad-signal');
+      throw new SelfmeshError('BAD_MESSAGE', 'expected an offer');
+    }
+    if (table.has(offer.from)) throw new SelfmeshError('REFUSED', 'already linked');
+    // Crossing offers: the smaller id's offer wins on both sides, so exactly one link is made.
+    if (this.outgoing.has(offer.from) && self < offer.from) throw new SelfmeshError('REFUSED', 'crossing offer');
+    // An offerer that wants us as its neighbour is taken too: routing to keys near it depends on it.
+    const wanted = table.wants(offer.from) || (neighbour && this.plausibleNeighbour(offer.from));
+    if (table.size >= config.maxLinks || (table.size >= config.softMaxLinks && !wanted)) {
+      if (!wanted || !this.makeRoom()) {
+        this.ctx.counters.inc('overlay.connect.refusedFull');
+        throw new SelfmeshError('REFUSED', 'link table full');
+      }
+    }
+    let answered;
+    try {
+      answered = await connector.answer(offer, 'overlay');
+    } catch (e) {
+      this.ctx.drop(isSelfmeshError(e, 'REFUSED') ? 'replayed-signal' : 'bad-signal');
+      throw e;
+    }
+    void rc;
+    answered.link.then(
+      (link) => this.ctx.addLink(link),
+      () => this.ctx.counters.inc('overlay.connect.answerFailed'),
+    );
+    return answered.envelope;
+  }
+
+  /** A claim to be near us is believed only if the offerer is about as close as our own neighbours. */
+  private plausibleNeighbour(id: Id): boolean {
+    const { table } = this.ctx;
+    const nbrs = table.neighbours();
+    if (nbrs.length === 0) return true;
+    return table.placement(id).bucket >= table.placement(nbrs[nbrs.length - 1]!).bucket - 2;
+  }
+
+  /** Closes one redundant link to make room for a wanted one; false if none can go. */
+  makeRoom(): boolean {
+    const { table, clock } = this.ctx;
+    const victim = table.evictionCandidate(2_000, clock.now());
+    if (!victim) return false;
+    this.ctx.counters.inc('overlay.links.evicted');
+    this.ctx.dropLink(victim, 'evicted');
+    return true;
+  }
+}

@@ -1,0 +1,355 @@
+// The overlay façade: a Kademlia-style structured overlay over live links. It takes everything it uses
+// as parameters (identity, connector, clock, randomness), so the same code runs in a tab, in Node and in
+// the simulator. The signaling server is only reached through `bootstrap`, for the first links.
+import type * as v from 'valibot';
+import type { Clock } from '../core/clock.ts';
+import { Counters } from '../core/counters.ts';
+import { Emitter } from '../core/emitter.ts';
+import { SelfmeshError } from '../core/errors.ts';
+import type { Id } from '../core/id.ts';
+import type { Identity, SignatureScheme } from '../core/identity.ts';
+import type { Rng } from '../core/rng.ts';
+import type { Connector, Link } from '../transport/link.ts';
+import { MethodTable } from '../transport/methods.ts';
+import { Rpc, type RequestOptions } from '../transport/rpc.ts';
+import { DEFAULT_OVERLAY_CONFIG, type OverlayConfig } from './config.ts';
+import { Contacts } from './contacts.ts';
+import type { OverlayContext, OverlayEvents } from './context.ts';
+import { FailureDetector } from './failure-detector.ts';
+import { closestHandler, findNeighbourhood, join } from './join.ts';
+import { leave, type BeforeLeave } from './leave.ts';
+import { Maintenance } from './maintenance.ts';
+import { ClosestReply, ClosestRequest, LeaveNotice, METHOD } from './messages.ts';
+import { OverlaySignaling } from './overlay-signaling.ts';
+import { Router, type RouteOptions, type RouteResult, type RoutedHandler } from './route.ts';
+import { RoutingTable, type Peer } from './routing-table.ts';
+import * as valibot from 'valibot';
+
+export type { OverlayEvents } from './context.ts';
+export type { RouteOptions, RouteResult, RoutedContext, RoutedHandler } from './route.ts';
+
+/** Asks the signaling server for links: `count` to any members, or to the given members. */
+export type Bootstrap = (request: { count: number; targets?: Id[] }) => Promise<Link[]>;
+
+export interface OverlayOptions {
+  identity: Identity;
+  scheme: SignatureScheme;
+  connector: Connector;
+  clock: Clock;
+  rng: Rng;
+  counters?: Counters;
+  config?: Partial<OverlayConfig>;
+  bootstrap?: Bootstrap;
+  /** The node's method table, shared with the layers above (a new one if absent). */
+  methods?: MethodTable;
+}
+
+export interface LinkInfo {
+  id: Id;
+  via: Link['via'];
+  bucket: number;
+  suspected: boolean;
+  linkedAt: number;
+}
+
+export interface OverlayStats {
+  links: number;
+  neighbours: number;
+  contacts: number;
+  linksViaServer: number;
+  linksViaOverlay: number;
+  routesForwarded: number;
+  dropped: number;
+}
+
+type State = 'idle' | 'joining' | 'running' | 'stopped';
+
+/** Reasons for closing a link ourselves: the far end is not suspected because of them. */
+const OWN_CLOSE = new Set(['leave', 'evicted', 'duplicate', 'stopped', 'refused']);
+
+export class Overlay {
+  readonly id: Id;
+  readonly events = new Emitter<OverlayEvents>();
+  readonly methods: MethodTable;
+  readonly counters: Counters;
+  readonly config: OverlayConfig;
+  private readonly ctx: OverlayContext;
+  private readonly table: RoutingTable;
+  private readonly contacts: Contacts;
+  private readonly router: Router;
+  private readonly signaling: OverlaySignaling;
+  private readonly detector: FailureDetector;
+  private readonly maintenance: Maintenance;
+  private readonly beforeLeave: BeforeLeave[] = [];
+  private state: State = 'idle';
+  private lastNeighbours: Id[] = [];
+  private neighbourCheckQueued = false;
+  private recentLosses: Array<{ id: Id; at: number }> = [];
+
+  constructor(private readonly opts: OverlayOptions) {
+    this.id = opts.identity.id;
+    this.counters = opts.counters ?? new Counters();
+    this.config = { ...DEFAULT_OVERLAY_CONFIG, ...opts.config };
+    this.methods = opts.methods ?? new MethodTable();
+    this.table = new RoutingTable(this.id, this.config);
+    this.contacts = new Contacts(this.id);
+    const self = this;
+    this.ctx = {
+      self: this.id, identity: opts.identity, scheme: opts.scheme, connector: opts.connector, clock: opts.clock,
+      rng: opts.rng, counters: this.counters, config: this.config, table: this.table, contacts: this.contacts,
+      methods: this.methods, events: this.events,
+      addLink: (link) => this.addLink(link),
+      dropLink: (id, reason) => this.dropLink(id, reason),
+      reportFailure: (id) => this.detector.reportFailure(id),
+      drop: (reason) => this.counters.inc(`overlay.dropped.${reason}`),
+      get running() {
+        return self.state === 'running' || self.state === 'joining';
+      },
+    };
+    this.router = new Router(this.ctx);
+    this.signaling = new OverlaySignaling(this.ctx, this.router);
+    this.detector = new FailureDetector(this.ctx);
+    this.maintenance = new Maintenance(this.ctx, this.router, this.signaling, (targets) => this.recover(targets));
+    this.maintenance.deadCheck = (id) => this.detector.isRecentlyDead(id);
+    const closest = closestHandler(this.ctx);
+    this.router.register(METHOD.join, ClosestRequest, closest);
+    this.router.register(METHOD.closest, ClosestRequest, closest);
+    this.methods.registerNotify(METHOD.leave, LeaveNotice, (notice, call) => this.onLeaveNotice(call.from, notice.neighbours));
+  }
+
+  get joined(): boolean {
+    return this.state === 'running';
+  }
+
+  /**
+   * Joins the overlay: takes links from the bootstrap if it has none, finds its neighbourhood and
+   * fills its buckets. A node whose bootstrap returns no link is the first one: it is joined, alone.
+   */
+  async join(): Promise<void> {
+    if (this.state !== 'idle') throw new SelfmeshError('REFUSED', `cannot join in state ${this.state}`);
+    this.state = 'joining';
+    if (this.table.size === 0 && this.opts.bootstrap) {
+      for (const link of await this.opts.bootstrap({ count: this.config.bootstrapLinks })) this.addLink(link);
+    }
+    try {
+      if (this.table.size > 0) await join(this.ctx, this.router, this.maintenance);
+    } finally {
+      if (this.state === 'joining') this.state = 'running';
+    }
+    this.detector.start();
+    this.maintenance.start();
+    this.events.emit('join', { id: this.id, neighbours: this.neighbors() });
+  }
+
+  /** Takes a link obtained outside the overlay (the signaling server) or by the connector. */
+  addLink(link: Link): boolean {
+    const { clock } = this.opts;
+    const id = link.remoteId;
+    if (this.state === 'stopped' || id === this.id || !link.isOpen) {
+      link.close('refused');
+      return false;
+    }
+    const existing = this.table.get(id);
+    if (existing && existing.link.isOpen) {
+      this.counters.inc('overlay.links.duplicate');
+      link.close('duplicate');
+      return false;
+    }
+    if (existing) this.detach(existing, 'replaced');
+    if (this.table.size >= this.config.maxLinks && !this.signaling.makeRoom()) {
+      this.counters.inc('overlay.connect.refusedFull');
+      link.close('refused');
+      return false;
+    }
+    const placement = this.table.placement(id);
+    const now = clock.now();
+    const peer: Peer = {
+      id, link, rpc: new Rpc(link, this.methods, { clock, counters: this.counters }),
+      bucket: placement.bucket, slot: placement.slot, linkedAt: now,
+      lastHeard: now, lastPingAt: now, missedPings: 0, pingInFlight: false, suspected: false,
+      theyNeed: true, toldNeed: undefined,
+    };
+    link.on('message', () => {
+      peer.lastHeard = clock.now();
+    });
+    link.on('close', ({ reason }) => {
+      if (this.table.get(id) === peer) this.detach(peer, reason);
+    });
+    this.table.add(peer);
+    this.contacts.remove(id);
+    this.counters.inc(link.via === 'server' ? 'overlay.linksViaServer' : 'overlay.linksViaOverlay');
+    this.events.emit('linkUp', { id, via: link.via });
+    this.queueNeighbourCheck();
+    return true;
+  }
+
+  /** Routes a message to the node responsible for key; resolves with its reply and the path. */
+  route(key: Id, message: { method: string; body: unknown }, options?: RouteOptions): Promise<RouteResult> {
+    return this.router.route(key, message.method, message.body, options);
+  }
+
+  /** The n nodes closest to key, as known by the node responsible for it (closest first). */
+  async findClosest(key: Id, n: number): Promise<Id[]> {
+    const result = await this.router.route(key, METHOD.closest, { n });
+    const parsed = valibot.safeParse(ClosestReply, result.reply);
+    if (!parsed.success) throw new SelfmeshError('BAD_MESSAGE', 'malformed closest reply');
+    return parsed.output.closest.slice(0, n);
+  }
+
+  /** The closest linked nodes (the neighbourhood), closest first. */
+  neighbors(): Id[] {
+    return [...this.table.neighbours()];
+  }
+
+  links(): LinkInfo[] {
+    return [...this.table.peers.values()].map((p) => ({ id: p.id, via: p.link.via, bucket: p.bucket, suspected: p.suspected, linkedAt: p.linkedAt }));
+  }
+
+  /** The next hop this node would pick for key (undefined if it is responsible): for inspection. */
+  nextHop(key: Id): Id | undefined {
+    return this.table.nextHops(key, 1)[0]?.id;
+  }
+
+  stats(): OverlayStats {
+    const c = this.counters.snapshot();
+    let dropped = 0;
+    for (const [name, value] of Object.entries(c)) if (name.startsWith('overlay.dropped.')) dropped += value;
+    return {
+      links: this.table.size,
+      neighbours: this.table.neighbours().length,
+      contacts: this.contacts.size,
+      linksViaServer: this.counters.get('overlay.linksViaServer'),
+      linksViaOverlay: this.counters.get('overlay.linksViaOverlay'),
+      routesForwarded: this.counters.get('overlay.route.forwarded'),
+      dropped,
+    };
+  }
+
+  /** A method delivered at the node responsible for a key (for the storage layer and above). */
+  registerRouted<T>(method: string, schema: v.GenericSchema<unknown, T>, handler: RoutedHandler<T>): void {
+    this.router.register(method, schema, handler);
+  }
+
+  /** A request straight to a linked peer. */
+  request(peer: Id, method: string, body: unknown, options?: RequestOptions): Promise<unknown> {
+    const entry = this.table.get(peer);
+    if (!entry) return Promise.reject(new SelfmeshError('UNREACHABLE', `not linked to ${peer.slice(0, 8)}`));
+    return entry.rpc.request(method, body, options);
+  }
+
+  notify(peer: Id, method: string, body: unknown): void {
+    this.table.get(peer)?.rpc.notify(method, body);
+  }
+
+  /** Links to a node through the overlay (signaled end to end); true once linked. */
+  connect(target: Id): Promise<boolean> {
+    return this.signaling.connect(target);
+  }
+
+  /** Runs before a deliberate leave, while links are still up (e.g. handing records over). */
+  onBeforeLeave(hook: BeforeLeave): () => void {
+    this.beforeLeave.push(hook);
+    return () => {
+      const i = this.beforeLeave.indexOf(hook);
+      if (i >= 0) this.beforeLeave.splice(i, 1);
+    };
+  }
+
+  /** Leaves on purpose: hooks first, then a notice to every peer, then the links close. */
+  async leave(handoverMs = 5_000): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.detector.halt();
+    this.maintenance.halt();
+    await leave(this.ctx, this.beforeLeave, handoverMs);
+    this.state = 'stopped';
+    this.events.emit('leave', { id: this.id });
+  }
+
+  /** Stops at once without telling anyone (a crash, or the end of a test); `closeLinks` closes them too. */
+  stop(closeLinks = false): void {
+    this.detector.halt();
+    this.maintenance.halt();
+    this.state = 'stopped';
+    if (closeLinks) for (const id of [...this.table.peers.keys()]) this.dropLink(id, 'stopped');
+  }
+
+  /** Runs one maintenance round now (tests and the simulator use it). */
+  maintain(): Promise<void> {
+    return this.maintenance.round();
+  }
+
+  private dropLink(id: Id, reason: string): void {
+    const peer = this.table.get(id);
+    if (!peer) return;
+    this.detach(peer, reason);
+    peer.link.close(reason);
+  }
+
+  private detach(peer: Peer, reason: string): void {
+    if (this.table.get(peer.id) !== peer) return;
+    this.table.remove(peer.id);
+    peer.rpc.close(reason);
+    this.events.emit('linkDown', { id: peer.id, reason });
+    this.queueNeighbourCheck();
+    if (this.state === 'stopped' || OWN_CLOSE.has(reason)) return;
+    if (reason !== 'dead' && !this.detector.isRecentlyDead(peer.id)) this.contacts.add(peer.id);
+    if (reason !== 'dead' && reason !== 'broken') this.detector.onLinkLost(peer.id);
+    this.noteLoss(peer.id);
+    this.maintenance.scheduleRepair();
+  }
+
+  private noteLoss(id: Id): void {
+    const now = this.opts.clock.now();
+    const window = 2 * this.config.suspectSilenceMs + this.config.maintenanceMs;
+    this.recentLosses = this.recentLosses.filter((l) => now - l.at < window);
+    this.recentLosses.push({ id, at: now });
+    const lost = this.recentLosses.length;
+    if (lost >= 3 && lost >= this.config.massLossShare * (lost + this.table.size)) {
+      this.counters.inc('overlay.massLoss');
+      this.maintenance.noteMassLoss(this.recentLosses.map((l) => l.id));
+      this.recentLosses = [];
+    }
+  }
+
+  private onLeaveNotice(from: Id, neighbours: Id[]): void {
+    if (!this.table.has(from)) return;
+    this.detector.leaving.add(from);
+    this.contacts.remove(from);
+    this.contacts.addAll(neighbours);
+    this.events.emit('leave', { id: from });
+    this.maintenance.scheduleRepair();
+  }
+
+  /** After a split: reach a lost peer through the bootstrap, and find our neighbourhood through it. */
+  private async recover(targets: Id[]): Promise<boolean> {
+    if (!this.opts.bootstrap || this.state !== 'running') return false;
+    this.counters.inc('overlay.recover.attempts');
+    const links = await this.opts.bootstrap({ count: 1, targets }).catch(() => [] as Link[]);
+    const link = links.find((l) => this.addLink(l));
+    if (!link) return false;
+    try {
+      await findNeighbourhood(this.ctx, this.router, link.remoteId);
+      await this.maintenance.linkContacts((id) => this.table.fitsNeighbourhood(id));
+      this.counters.inc('overlay.recover.succeeded');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private queueNeighbourCheck(): void {
+    if (this.neighbourCheckQueued) return;
+    this.neighbourCheckQueued = true;
+    void Promise.resolve().then(() => {
+      this.neighbourCheckQueued = false;
+      const now = this.table.neighbours();
+      const before = new Set(this.lastNeighbours);
+      const after = new Set(now);
+      const added = now.filter((id) => !before.has(id));
+      const removed = this.lastNeighbours.filter((id) => !after.has(id));
+      if (added.length === 0 && removed.length === 0) return;
+      this.lastNeighbours = [...now];
+      this.events.emit('neighbourhood', { neighbours: [...now], added, removed });
+    });
+  }
+}

@@ -1,0 +1,51 @@
+// Storage configuration and its defaults (a room policy may change r, w and readQuorum).
+import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+
+export interface StorageConfig extends Limits {
+  /** Replicas per key. */
+  r: number;
+  /** Acknowledgements a write waits for. */
+  w: number;
+  /** Replies a read waits for; readQuorum + w > r makes a read see the latest acknowledged write. */
+  readQuorum: number;
+  /** Ranks beyond r that a node still accepts writes for while views of the neighbourhood differ. */
+  slack: number;
+  /** Timeout of one storage request to one node. */
+  requestTimeoutMs: number;
+  /** Period of anti-entropy rounds (one neighbour per round); 0 turns them off. */
+  antiEntropyMs: number;
+  /** Period at which handoffs that were not yet confirmed are retried; 0 turns the retry off. */
+  retryMs: number;
+  /** How long a node that said "want" to an offer waits for that push before accepting another offer. */
+  pendingMs: number;
+  /** Record bytes per push message. */
+  transferBatchBytes: number;
+  /** A put that lost a race (STALE) re-reads and retries this many times. */
+  putRetries: number;
+}
+
+export const DEFAULT_CONFIG: StorageConfig = {
+  ...DEFAULT_LIMITS,
+  r: 3,
+  w: 2,
+  readQuorum: 2,
+  slack: 2,
+  requestTimeoutMs: 5_000,
+  antiEntropyMs: 30_000,
+  retryMs: 5_000,
+  pendingMs: 10_000,
+  transferBatchBytes: 256 * 1024,
+  putRetries: 3,
+};
+
+export function resolveConfig(partial: Partial<StorageConfig> = {}): StorageConfig {
+  const c = { ...DEFAULT_CONFIG, ...partial };
+  const int = (x: number) => Number.isInteger(x) && x >= 1;
+  if (!int(c.r) || !int(c.w) || !int(c.readQuorum)) throw new RangeError('r, w and readQuorum must be integers >= 1');
+  if (c.w > c.r || c.readQuorum > c.r) throw new RangeError(`w (${c.w}) and readQuorum (${c.readQuorum}) must not exceed r (${c.r})`);
+  if (c.w + c.readQuorum <= c.r) {
+    throw new RangeError(`readQuorum + w must exceed r (got ${c.readQuorum} + ${c.w} <= ${c.r}): reads could miss writes`);
+  }
+  if (c.slack < 0 || !Number.isInteger(c.slack)) throw new RangeError('slack must be an integer >= 0');
+  return c;
+}

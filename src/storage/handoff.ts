@@ -1,0 +1,103 @@
+// When the neighbourhood changes (a join, a leave, a death), each node works out, for every key it holds,
+// who the r holders are now. It sends each holder that may lack the key an offer — only one node per
+// (key, target) does, to avoid sending the same record several times — and a node that is no longer a
+// holder offers to all holders and drops its copy only once every one of them confirmed it.
+import type { Id } from '../core/id.ts';
+import type { StorageContext } from './context.ts';
+import type { Mover } from './repair.ts';
+import type { Stamp } from './records.ts';
+
+export class Handoff {
+  /** Holders each key had when it was last handled; a key is handled again when they change. */
+  private readonly lastPlan = new Map<Id, string>();
+  /** Keys whose last handoff was not fully confirmed; retried on the next run. */
+  private readonly unconfirmed = new Set<Id>();
+  private running = false;
+  private again = false;
+
+  constructor(
+    private readonly ctx: StorageContext,
+    private readonly mover: Mover,
+  ) {}
+
+  get pendingKeys(): number {
+    return this.unconfirmed.size;
+  }
+
+  /** Runs a pass soon; passes never overlap, and a request during a pass causes one more pass. */
+  schedule(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.ctx.tasks.track(this.loop());
+  }
+
+  /** Forgets a key's last plan (after a write arrives, so that its placement is checked again). */
+  touch(key: Id): void {
+    this.lastPlan.delete(key);
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async pass(): Promise<void> {
+    const { placement, replica, selfId, config } = this.ctx;
+    const known = placement.known();
+    const byTarget = new Map<Id, Id[]>();
+    const leaving = new Map<Id, { holders: Id[]; stamp: Stamp }>();
+    for (const key of replica.keys()) {
+      const holders = placement.localHolders(key, config.r, known);
+      const plan = holders.join();
+      if (this.lastPlan.get(key) === plan && !this.unconfirmed.has(key)) continue;
+      this.lastPlan.set(key, plan);
+      this.unconfirmed.delete(key);
+      if (holders.includes(selfId)) {
+        for (const h of holders) if (h !== selfId && pusherFor(holders, h) === selfId) add(byTarget, h, key);
+      } else {
+        for (const h of holders) add(byTarget, h, key);
+        leaving.set(key, { holders, stamp: replica.stamp(key)! });
+      }
+    }
+    if (byTarget.size === 0) return;
+    const confirmed = new Map<Id, Set<Id>>();
+    await Promise.all(
+      [...byTarget].map(async ([target, keys]) => {
+        const result = await this.mover.move(target, keys, 'handoff');
+        confirmed.set(target, result.confirmed);
+        for (const k of keys) if (!result.confirmed.has(k)) this.unconfirmed.add(k);
+      }),
+    );
+    for (const [key, { holders, stamp }] of leaving) {
+      if (!holders.every((h) => confirmed.get(h)?.has(key))) continue;
+      // Still ours to drop only if no newer write arrived meanwhile and we are still not a holder.
+      if (placement.isHolder(key)) continue;
+      if (await replica.drop(key, stamp)) {
+        this.lastPlan.delete(key);
+        this.unconfirmed.delete(key);
+        this.ctx.meters.dropped++;
+        this.ctx.events.emit('dropped', { key });
+      }
+    }
+  }
+}
+
+/** The node that offers key to target: the closest holder other than target itself. */
+export function pusherFor(holders: Id[], target: Id): Id | undefined {
+  return holders.find((h) => h !== target);
+}
+
+function add(map: Map<Id, Id[]>, target: Id, key: Id): void {
+  const list = map.get(target);
+  if (list) list.push(key);
+  else map.set(target, [key]);
+}

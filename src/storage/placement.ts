@@ -1,0 +1,68 @@
+// Who holds a key: the r nodes closest to it by XOR. The global answer comes from the overlay (a lookup);
+// the local answer from what this node knows (itself and its neighbourhood), which is what a replica
+// uses to decide whether a request for a key is its business.
+import { compareDistance, type Id } from '../core/id.ts';
+import type { OverlayPort } from './overlay-port.ts';
+
+export class Placement {
+  constructor(
+    private readonly port: OverlayPort,
+    readonly r: number,
+    /** Extra ranks a node still accepts during churn, when views of the neighbourhood differ. */
+    readonly slack: number,
+  ) {}
+
+  get selfId(): Id {
+    return this.port.selfId;
+  }
+
+  /** The r holders of key (plus `extra` fallbacks), closest first, found through the overlay. */
+  holders(key: Id, extra = 0): Promise<Id[]> {
+    return this.port.findClosest(key, this.r + extra);
+  }
+
+  /** The n nodes closest to key among this node and its neighbours, closest first. */
+  localHolders(key: Id, n = this.r, known: Id[] = this.known()): Id[] {
+    return topClosest(key, known, n);
+  }
+
+  /** This node, its neighbours and its other contacts (deduplicated). */
+  known(): Id[] {
+    const set = new Set(this.port.neighbors());
+    for (const id of this.port.contacts?.() ?? []) set.add(id);
+    set.add(this.port.selfId);
+    return [...set];
+  }
+
+  /** Rank of node among the known nodes for key (0 = closest); node need not be known itself. */
+  rank(key: Id, node: Id, known: Id[] = this.known()): number {
+    let rank = 0;
+    for (const other of known) if (other !== node && compareDistance(key, other, node) < 0) rank++;
+    return rank;
+  }
+
+  /** Whether node is among the r closest to key that this node knows of, give or take the slack. */
+  isResponsible(key: Id, node: Id = this.port.selfId, known?: Id[]): boolean {
+    return this.rank(key, node, known) < this.r + this.slack;
+  }
+
+  /** Strictly among the r closest (no slack): whether node should keep the key for good. */
+  isHolder(key: Id, node: Id = this.port.selfId, known?: Id[]): boolean {
+    return this.rank(key, node, known) < this.r;
+  }
+}
+
+/** The n ids closest to key, closest first, without sorting the whole list. */
+export function topClosest(key: Id, ids: Iterable<Id>, n: number): Id[] {
+  const top: Id[] = [];
+  for (const id of ids) {
+    if (top.length < n) {
+      top.push(id);
+      top.sort((a, b) => compareDistance(key, a, b));
+    } else if (n > 0 && compareDistance(key, id, top[n - 1]!) < 0) {
+      top[n - 1] = id;
+      top.sort((a, b) => compareDistance(key, a, b));
+    }
+  }
+  return top;
+}

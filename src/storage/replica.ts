@@ -1,0 +1,139 @@
+// This node's replicas: the durable store plus an in-memory index (stamp, size, owner per key) so that
+// placement, summaries and stats never scan the store. Writes to one key are serialized, and a write is
+// applied only when it is newer than what is held.
+import { SelfmeshError } from '../core/errors.ts';
+import type { Id } from '../core/id.ts';
+import type { SignatureScheme } from '../core/identity.ts';
+import { type Limits, QuotaLedger } from './limits.ts';
+import {
+  compareStamp, contentOf, detach, recordBytes, stampOf, validateRecord,
+  type DataRecord, type Stamp, type StoredRecord,
+} from './records.ts';
+import type { ReplicaStore } from './replica-store.ts';
+
+export interface IndexEntry {
+  stamp: Stamp;
+  bytes: number;
+  owner: Id;
+}
+
+export type ApplyOutcome = 'stored' | 'same';
+
+export class LocalReplica {
+  readonly index = new Map<Id, IndexEntry>();
+  private readonly ledger: QuotaLedger;
+  private readonly locks = new Map<Id, Promise<unknown>>();
+  private totalBytes = 0;
+
+  constructor(
+    readonly store: ReplicaStore,
+    private readonly scheme: SignatureScheme,
+    private readonly limits: Limits,
+  ) {
+    this.ledger = new QuotaLedger(limits.writerQuotaBytes);
+  }
+
+  /** Builds the index from what the store holds (a reopened database keeps its records). */
+  async load(): Promise<void> {
+    for (const rec of await this.store.entries()) this.track(rec.key, stampOf(rec), recordBytes(rec), rec.owner);
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  has(key: Id): boolean {
+    return this.index.has(key);
+  }
+
+  stamp(key: Id): Stamp | undefined {
+    return this.index.get(key)?.stamp;
+  }
+
+  keys(): Id[] {
+    return [...this.index.keys()];
+  }
+
+  async read(key: Id): Promise<StoredRecord | undefined> {
+    return this.index.has(key) ? this.store.get(key) : undefined;
+  }
+
+  /** Throws what is wrong with a record (size, hash, signature) before anything is stored. */
+  validate(rec: DataRecord): void {
+    validateRecord(rec, this.scheme, this.limits);
+  }
+
+  /**
+   * Stores rec if it is newer than the held record for its key. An older one is refused with STALE (a
+   * replayed sequence number, a lost race); the same one is accepted again (idempotent). With `charge`,
+   * owner's per-writer quota applies. Resolves after the store committed.
+   */
+  async apply(rec: DataRecord, owner: Id, charge: boolean): Promise<ApplyOutcome> {
+    this.validate(rec);
+    const stamp = stampOf(rec);
+    return this.withLock(rec.key, async () => {
+      const cur = this.index.get(rec.key);
+      if (cur) {
+        const c = compareStamp(stamp, cur.stamp);
+        if (c === 0) return 'same';
+        if (c < 0) throw new SelfmeshError('STALE', `${describe(rec)} is older than the held ${describeStamp(cur.stamp)}`);
+      }
+      const bytes = recordBytes(rec);
+      if (charge) this.ledger.check(owner, bytes - (cur && cur.owner === owner ? cur.bytes : 0));
+      await this.store.put({ ...detach(contentOf(rec)), owner });
+      if (cur) this.untrack(rec.key, cur);
+      this.track(rec.key, stamp, bytes, owner);
+      return 'stored';
+    });
+  }
+
+  /** Drops key only if it still holds the record with this stamp (a newer write cancels the drop). */
+  drop(key: Id, stamp: Stamp): Promise<boolean> {
+    return this.withLock(key, async () => {
+      const cur = this.index.get(key);
+      if (!cur || compareStamp(cur.stamp, stamp) !== 0) return false;
+      await this.store.delete(key);
+      this.untrack(key, cur);
+      return true;
+    });
+  }
+
+  /** Runs fn with key locked; callers that span RPCs (cas) use it too, through their own lock map. */
+  withLock<T>(key: Id, fn: () => Promise<T>): Promise<T> {
+    return chain(this.locks, key, fn);
+  }
+
+  private track(key: Id, stamp: Stamp, bytes: number, owner: Id): void {
+    this.index.set(key, { stamp, bytes, owner });
+    this.ledger.add(owner, bytes);
+    this.totalBytes += bytes;
+  }
+
+  private untrack(key: Id, entry: IndexEntry): void {
+    this.index.delete(key);
+    this.ledger.add(entry.owner, -entry.bytes);
+    this.totalBytes -= entry.bytes;
+  }
+}
+
+/** Serializes async work per key: each task starts after the previous one for that key settled. */
+export function chain<T>(locks: Map<Id, Promise<unknown>>, key: Id, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  locks.set(key, tail);
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key);
+  });
+  return run;
+}
+
+function describe(rec: DataRecord): string {
+  if (rec.kind === 'signed') return `seq ${rec.seq}`;
+  if (rec.kind === 'versioned') return `version ${rec.counter}/${rec.writer.slice(0, 8)}`;
+  return 'record';
+}
+
+function describeStamp(s: Stamp): string {
+  return s[0] === 2 ? `seq ${s[1]}` : s[0] === 1 ? `version ${s[1]}/${s[2].slice(0, 8)}` : 'immutable record';
+}
