@@ -30,7 +30,7 @@ const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 export async function run(args: string[]): Promise<unknown> {
   const setups = option(args, 'setups', 10);
   const rtts = Math.max(200, option(args, 'rtts', 500));
-  const seconds = option(args, 'seconds', 4);
+  const seconds = option(args, 'seconds', 6);
 
   const server = await startAppServer(await buildApp());
   const browser = await launchBrowser();

@@ -44,9 +44,9 @@ export interface OverlayConfig {
 export const DEFAULT_OVERLAY_CONFIG: OverlayConfig = {
   maxLinks: 64,
   softMaxLinks: 56,
-  trimAboveLinks: 44,
+  trimAboveLinks: 40,
   neighbourhoodSize: 8,
-  slotBits: (bucket) => (bucket < 2 ? 3 : bucket < 7 ? 2 : bucket < 10 ? 1 : 0),
+  slotBits: (bucket) => (bucket < 2 ? 2 : bucket < 8 ? 1 : 0),
   routeTimeoutMs: 8_000,
   maxHops: 32,
   routeAttempts: 3,

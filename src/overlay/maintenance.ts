@@ -10,6 +10,7 @@ import type { OverlayContext } from './context.ts';
 import { ClosestReply, Empty, METHOD, NeedNotice, NeighboursReply } from './messages.ts';
 import type { OverlaySignaling } from './overlay-signaling.ts';
 import type { Router } from './route.ts';
+import { findNeighbourhood } from './join.ts';
 
 const MAX_EMPTY_BACKOFF_MS = 30 * 60_000;
 
@@ -76,8 +77,10 @@ export class Maintenance {
     if (this.running || !this.ctx.running) return;
     this.running = true;
     try {
+      if (this.ctx.table.size === 0) await this.recover([]);
       if (this.lostPeers.length > 0 && this.ctx.clock.now() < this.recoverUntil) await this.tryRecover();
       await this.exchangeNeighbours();
+      await this.selfLookup();
       await this.fill(this.ctx.config.lookupsPerRound);
       this.trim();
     } finally {
@@ -113,12 +116,34 @@ export class Maintenance {
     for (const id of spare.slice(0, Math.max(0, table.size - config.trimAboveLinks))) this.ctx.dropLink(id, 'evicted');
   }
 
+  /**
+   * Looks up our own id starting from a random peer: greedy routes from different starting points end
+   * at different local minima while the overlay is still settling, so neighbours that two concurrent
+   * joins missed are found this way (neighbour exchange alone only spreads within one cluster).
+   */
+  async selfLookup(): Promise<void> {
+    const { table, rng } = this.ctx;
+    const peers = [...table.peers.values()].filter((p) => !p.suspected);
+    if (peers.length === 0) return;
+    const start = peers[rng.int(peers.length)]!;
+    try {
+      await findNeighbourhood(this.ctx, this.router, start.id);
+      await this.linkContacts((id) => table.fitsNeighbourhood(id));
+    } catch {
+      // The next round tries from another peer.
+    }
+  }
+
   /** Asks one neighbour (in turn) for its neighbours, and links to those that belong to ours. */
   async exchangeNeighbours(): Promise<void> {
-    const { table, contacts, clock } = this.ctx;
-    const nbrs = table.neighbours();
+    const nbrs = this.ctx.table.neighbours();
     if (nbrs.length === 0) return;
-    const ask = table.get(nbrs[this.rotation++ % nbrs.length]!);
+    for (let i = 0; i < 1; i++) await this.askNeighbour(nbrs[this.rotation++ % nbrs.length]!);
+  }
+
+  private async askNeighbour(id: Id): Promise<void> {
+    const { table, contacts } = this.ctx;
+    const ask = table.get(id);
     if (!ask) return;
     try {
       const parsed = v.safeParse(NeighboursReply, await ask.rpc.request(METHOD.neighbours, null));

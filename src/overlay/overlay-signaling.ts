@@ -96,7 +96,7 @@ export class OverlaySignaling {
     if (this.outgoing.has(offer.from) && self < offer.from) throw new SelfmeshError('REFUSED', 'crossing offer');
     // An offerer that wants us as its neighbour is taken too: routing to keys near it depends on it.
     const wanted = table.wants(offer.from) || (neighbour && this.plausibleNeighbour(offer.from));
-    if (table.size >= config.maxLinks || (table.size >= config.softMaxLinks && !wanted)) {
+    if (table.size >= config.maxLinks) {
       if (!wanted || !this.makeRoom()) {
         this.ctx.counters.inc('overlay.connect.refusedFull');
         throw new SelfmeshError('REFUSED', 'link table full');

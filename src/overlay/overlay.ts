@@ -167,7 +167,8 @@ export class Overlay {
       id, link, rpc: new Rpc(link, this.methods, { clock, counters: this.counters }),
       bucket: placement.bucket, slot: placement.slot, linkedAt: now,
       lastHeard: now, lastPingAt: now, missedPings: 0, pingInFlight: false, suspected: false,
-      theyNeed: true, toldNeed: undefined,
+      // A bootstrap link is the joiner's way in, not a place in its table: it may be evicted first.
+      theyNeed: link.via !== 'server', toldNeed: undefined,
     };
     link.on('message', () => {
       peer.lastHeard = clock.now();
@@ -324,7 +325,7 @@ export class Overlay {
   private async recover(targets: Id[]): Promise<boolean> {
     if (!this.opts.bootstrap || this.state !== 'running') return false;
     this.counters.inc('overlay.recover.attempts');
-    const links = await this.opts.bootstrap({ count: 1, targets }).catch(() => [] as Link[]);
+    const links = await this.opts.bootstrap(targets.length > 0 ? { count: 1, targets } : { count: this.config.bootstrapLinks }).catch(() => [] as Link[]);
     const link = links.find((l) => this.addLink(l));
     if (!link) return false;
     try {

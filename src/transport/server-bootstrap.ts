@@ -5,7 +5,6 @@
 // signaled through the overlay. Topics are plain y-webrtc topics, so any y-webrtc server carries them.
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { Counters } from '../core/counters.ts';
-import { errorMessage } from '../core/errors.ts';
 import type { Id } from '../core/id.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Connector, Link, SignalEnvelope } from './link.ts';
@@ -18,8 +17,10 @@ export interface ServerBootstrapOptions {
   id: Id;
   clock: Clock;
   rng: Rng;
-  /** A new link made through the server. */
+  /** A link made through the server that no `request` is waiting for (a member answering a newcomer). */
   onLink(link: Link): void;
+  /** How long `request` waits for answers before it returns what it has (nothing: this node is the first). */
+  requestTimeoutMs?: number;
   /** Links this node wants from the server before the overlay takes over. */
   wantLinks?: number;
   /** How many nodes the room holds, as this node estimates it (1 when it knows nobody). */
@@ -45,6 +46,7 @@ export class ServerBootstrap {
   private readonly offs: Array<() => void> = [];
   private readonly counters: Counters;
   private readonly inFlight = new Set<Id>();
+  private waiting: { count: number; links: Link[]; done(links: Link[]): void } | null = null;
 
   constructor(private readonly opts: ServerBootstrapOptions) {
     this.counters = opts.counters ?? new Counters();
@@ -66,6 +68,47 @@ export class ServerBootstrap {
     for (const off of this.offs.splice(0)) off();
   }
 
+  /**
+   * The overlay's bootstrap: links to `count` members of the room (or to the given targets, reached on
+   * their inbox topics), or fewer when the time is up. An empty room gives no links: this node is first.
+   */
+  request({ count, targets }: { count: number; targets?: Id[] }): Promise<Link[]> {
+    if (targets && targets.length > 0) {
+      return Promise.all(targets.map((t) => this.offerTo(t, true))).then((links) => links.filter((l): l is Link => l !== null));
+    }
+    this.waiting?.done(this.waiting.links);
+    return new Promise((resolve) => {
+      const timer = this.opts.clock.setTimeout(() => finish(), this.opts.requestTimeoutMs ?? 2_500);
+      const finish = () => {
+        this.opts.clock.clearTimeout(timer);
+        if (this.waiting === entry) this.waiting = null;
+        resolve(entry.links);
+      };
+      const entry = { count, links: [] as Link[], done: finish };
+      this.waiting = entry;
+      this.announce();
+    });
+  }
+
+  /** Our own announce came back from the server with the room's subscriber count: alone means first. */
+  noteRoomSize(clients: number): void {
+    if (clients <= 1 && this.waiting && this.waiting.links.length === 0) this.waiting.done([]);
+  }
+
+  private deliver(link: Link): void {
+    const w = this.waiting;
+    if (w) {
+      w.links.push(link);
+      if (w.links.length >= w.count) w.done(w.links);
+      return;
+    }
+    this.opts.onLink(link);
+  }
+
+  private announce(): void {
+    if (this.opts.client.announce(roomTopic(this.opts.room))) this.counters.inc('bootstrap.announce');
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     const base = this.opts.announceIntervalMs ?? 3_000;
@@ -77,7 +120,7 @@ export class ServerBootstrap {
 
   private announceIfNeeded(): void {
     if (this.stopped || !this.opts.needsLinks()) return;
-    if (this.opts.client.announce(roomTopic(this.opts.room))) this.counters.inc('bootstrap.announce');
+    this.announce();
   }
 
   /** Answer an announce with probability wantLinks / size: about wantLinks members answer. */
@@ -86,19 +129,22 @@ export class ServerBootstrap {
     const want = this.opts.wantLinks ?? 3;
     const p = Math.min(1, want / Math.max(1, this.opts.estimateSize()));
     if (this.opts.rng.next() >= p) return;
-    void this.offerTo(from);
+    void this.offerTo(from, false);
   }
 
-  private async offerTo(to: Id): Promise<void> {
+  private async offerTo(to: Id, forRequest: boolean): Promise<Link | null> {
+    if (this.inFlight.has(to)) return null;
     this.inFlight.add(to);
     try {
       const { envelope, link } = await this.opts.connector.offer(to, 'server');
       this.opts.client.sendSignal(inboxTopic(this.opts.room, to), envelope);
       this.counters.inc('bootstrap.offer');
-      this.opts.onLink(await link);
-    } catch (e) {
+      const open = await link;
+      if (!forRequest) this.deliver(open);
+      return open;
+    } catch {
       this.counters.inc('bootstrap.failed');
-      void errorMessage(e);
+      return null;
     } finally {
       this.inFlight.delete(to);
     }
@@ -113,7 +159,7 @@ export class ServerBootstrap {
       const { envelope: answer, link } = await this.opts.connector.answer(envelope, 'server');
       this.opts.client.sendSignal(inboxTopic(this.opts.room, envelope.from), answer);
       this.counters.inc('bootstrap.answer');
-      this.opts.onLink(await link);
+      this.deliver(await link);
     } catch {
       // A bad, replayed or late signal: the connector already counted why.
       this.counters.inc('bootstrap.refused');

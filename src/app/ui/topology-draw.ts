@@ -53,8 +53,11 @@ function curve(ctx: CanvasRenderingContext2D, a: Point, b: Point, cx: number, cy
   ctx.quadraticCurveTo(c.x, c.y, b.x, b.y);
 }
 
-/** Draws one frame; returns true while a lookup animation still runs. */
-export function drawTopology(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<Id, Placed>, p: Palette): boolean {
+/**
+ * The slow part, redrawn only when the room changed: ring, every link, every node, labels.
+ * The component keeps it in an offscreen canvas and blits it under each frame.
+ */
+export function drawBase(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<Id, Placed>, p: Palette): void {
   const { cx, cy, r } = geometry(s.width, s.height);
   const n = s.nodes.length;
   const dot = dotRadius(n, r);
@@ -67,8 +70,8 @@ export function drawTopology(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<I
   ctx.arc(cx, cy, r, 0, 2 * Math.PI);
   ctx.stroke();
 
-  // All links in one path: one stroke call whatever the room size.
-  // Fainter as links multiply, so a 1,000-node room reads as a texture and highlights stay visible.
+  // All links in one path: one stroke call whatever the room size. Fainter as links multiply, so a
+  // 1,000-node room reads as a texture and the highlights on top stay visible.
   ctx.globalAlpha = Math.max(0.025, Math.min(0.4, 0.4 * (600 / Math.max(1, s.edges.length)) ** 0.75));
   ctx.strokeStyle = p.edge;
   ctx.beginPath();
@@ -80,36 +83,53 @@ export function drawTopology(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<I
   ctx.stroke();
   ctx.globalAlpha = 1;
 
-  // This node's links, then the hovered node's, drawn over the rest.
-  const focusLinks = (id: Id, color: string, width: number) => {
-    ctx.strokeStyle = color;
-    ctx.lineWidth = width;
-    ctx.beginPath();
-    for (const [a, b] of s.edges) if (a === id || b === id) curve(ctx, pos.get(a)!, pos.get(b)!, cx, cy, false);
+  for (const node of s.nodes) drawDot(ctx, node, pos.get(node.id)!, dot, p);
+  if (n <= 32) drawLabels(ctx, s, pos, cx, cy, dot, p);
+}
+
+function drawDot(ctx: CanvasRenderingContext2D, node: KnownNode, at: Point, dot: number, p: Palette) {
+  ctx.beginPath();
+  ctx.arc(at.x, at.y, dot, 0, 2 * Math.PI);
+  if (node.inspectedAt === null && !node.self) {
+    // Heard of, not yet confirmed by its own answer: hollow.
+    ctx.strokeStyle = p.muted;
+    ctx.lineWidth = 1;
     ctx.stroke();
+  } else {
+    ctx.fillStyle = node.self ? p.accent : p.fg;
+    ctx.fill();
+  }
+}
+
+/** The cheap part, every frame: this node's and the hovered node's links, the key, the route. */
+export function drawOverlay(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<Id, Placed>, p: Palette): boolean {
+  const { cx, cy, r } = geometry(s.width, s.height);
+  const dot = dotRadius(s.nodes.length, r);
+  const byId = new Map(s.nodes.map((n) => [n.id, n]));
+  const focusLinks = (id: Id, color: string) => {
+    const ends: Id[] = [id];
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.5;
+    ctx.globalAlpha = 0.75;
+    ctx.beginPath();
+    for (const [a, b] of s.edges) {
+      if (a !== id && b !== id) continue;
+      curve(ctx, pos.get(a)!, pos.get(b)!, cx, cy, false);
+      ends.push(a === id ? b : a);
+    }
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+    // Lines end at dot centres: put the dots back on top.
+    for (const e of ends) {
+      const node = byId.get(e);
+      if (node) drawDot(ctx, node, pos.get(e)!, dot, p);
+    }
   };
-  ctx.globalAlpha = 0.75;
-  focusLinks(s.selfId, p.accent, 1.5);
-  if (s.hover && s.hover !== s.selfId) focusLinks(s.hover, p.fg, 1.5);
-  ctx.globalAlpha = 1;
+  focusLinks(s.selfId, p.accent);
+  if (s.hover && s.hover !== s.selfId) focusLinks(s.hover, p.fg);
 
   const h = s.highlight;
   const animating = h ? drawRoute(ctx, h, pos, p, s.now) : false;
-
-  for (const node of s.nodes) {
-    const at = pos.get(node.id)!;
-    ctx.beginPath();
-    ctx.arc(at.x, at.y, dot, 0, 2 * Math.PI);
-    if (node.inspectedAt === null && !node.self) {
-      // Heard of, not yet confirmed by its own answer: hollow.
-      ctx.strokeStyle = p.muted;
-      ctx.lineWidth = 1;
-      ctx.stroke();
-    } else {
-      ctx.fillStyle = node.self ? p.accent : p.fg;
-      ctx.fill();
-    }
-  }
 
   const ring = (id: Id | null | undefined, color: string, extra: number, width = 2) => {
     const at = id ? pos.get(id) : undefined;
@@ -127,8 +147,6 @@ export function drawTopology(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<I
     drawKeyMarker(ctx, h, cx, cy, r, p);
   }
   ring(s.hover, p.fg, 3, 1.5);
-
-  if (n <= 32) drawLabels(ctx, s, pos, cx, cy, dot, p);
   return animating;
 }
 
