@@ -38,6 +38,7 @@ export async function run(args: string[]): Promise<unknown> {
     // auto=0: the tabs link only when told to, so every setup below is one we timed.
     const [a, b] = (await openTabs(browser, 2, 'bench-link', {
       baseUrl: server.httpUrl,
+      lab: true,
       query: { auto: '0' },
     })) as [Page, Page];
     const idB = await nodeId(b);

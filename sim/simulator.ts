@@ -145,7 +145,10 @@ export class TraceHash {
   add(...values: Array<number | string>): void {
     this.count++;
     for (const v of values) {
-      if (typeof v === 'number') this.mix(v | 0), this.mix(Math.floor(v / 4294967296) | 0);
+      if (typeof v === 'number') {
+        this.mix(v | 0);
+        this.mix(Math.floor(v / 4294967296) | 0);
+      }
       else for (let i = 0; i < v.length; i++) this.mix(v.charCodeAt(i));
     }
   }

@@ -14,10 +14,28 @@ import { Simulator, TraceHash } from './simulator.ts';
 
 export const LOOKUP_METHOD = 'sim.lookup';
 
+/** What a world needs to build one node: by default a bare Overlay, or a whole SelfmeshNode. */
+export interface NodeFactoryParts {
+  identity: Identity;
+  connector: MemoryConnector;
+  clock: Simulator;
+  rng: Rng;
+  counters: Counters;
+  bootstrap: Bootstrap;
+  config?: Partial<OverlayConfig>;
+}
+
+export type NodeFactory = (parts: NodeFactoryParts) => { overlay: Overlay; app?: unknown; start?: () => Promise<void>; halt?: () => void };
+
 export interface SimNode {
   readonly id: Id;
   readonly identity: Identity;
   readonly overlay: Overlay;
+  /** What the factory built around the overlay (a SelfmeshNode in storage scenarios). */
+  readonly app?: unknown;
+  readonly start?: () => Promise<void>;
+  /** Stops what the factory built (timers of the layers above the overlay) without closing links. */
+  readonly halt?: () => void;
   readonly counters: Counters;
   alive: boolean;
   joined: boolean;
@@ -30,6 +48,8 @@ export interface WorldOptions {
   network?: Partial<Omit<MemoryNetworkOptions, 'clock' | 'rng' | 'trace'>>;
   /** Hash every frame into the trace (costs a little; on by default). */
   traceFrames?: boolean;
+  /** Builds each node; by default a bare Overlay answering the sim's lookup method. */
+  createNode?: NodeFactory;
 }
 
 export class SimWorld {
@@ -70,6 +90,10 @@ export class SimWorld {
     return best;
   }
 
+  connectorOf(id: Id): MemoryConnector | undefined {
+    return this.connectors.get(id);
+  }
+
   /** Creates a node (not yet joined). */
   addNode(): SimNode {
     const identity = createSimIdentity(this.rng);
@@ -82,19 +106,24 @@ export class SimWorld {
       id: identity.id, identity, counters, alive: true, joined: false, createdAt: this.sim.now(),
       overlay: undefined as unknown as Overlay,
     };
-    const overlay = new Overlay({
-      identity, scheme: simScheme, connector, clock: this.sim, rng: nodeRng, counters, config: this.options.config,
-      bootstrap: this.bootstrapFor(node, connector),
-    });
+    const bootstrap = this.bootstrapFor(node, connector);
+    const built = this.options.createNode
+      ? this.options.createNode({ identity, connector, clock: this.sim, rng: nodeRng, counters, bootstrap, config: this.options.config })
+      : {
+          overlay: new Overlay({
+            identity, scheme: simScheme, connector, clock: this.sim, rng: nodeRng, counters, config: this.options.config, bootstrap,
+          }),
+        };
+    const overlay = built.overlay;
     overlay.registerRouted(LOOKUP_METHOD, v.null(), () => null);
-    (node as { overlay: Overlay }).overlay = overlay;
+    Object.assign(node, { overlay, app: built.app, start: built.start, halt: built.halt });
     this.nodes.set(node.id, node);
     return node;
   }
 
   /** Starts a node's join; it counts as joined (for the oracle) once join() resolves. */
   startJoin(node: SimNode): Promise<void> {
-    const done = node.overlay.join().then(
+    const done = (node.start ? node.start() : node.overlay.join()).then(
       () => {
         if (!node.alive) return;
         node.joined = true;
@@ -117,6 +146,7 @@ export class SimWorld {
     if (!node || !node.alive) return;
     this.markGone(node);
     node.overlay.stop(false);
+    node.halt?.();
     this.network.crash(id, silent);
   }
 

@@ -18,6 +18,7 @@ import { MethodTable } from './transport/methods.ts';
 import { Broadcaster } from './node/broadcast.ts';
 import { overlayPort } from './node/overlay-port.ts';
 import { RoutedCalls } from './node/routed-call.ts';
+import { meteredConnector, type Traffic } from './node/metered-connector.ts';
 import { NodeSummaryService, type NodeSummary } from './node/summary.ts';
 
 export interface NodeParts {
@@ -42,16 +43,21 @@ export class SelfmeshNode {
   readonly calls: RoutedCalls;
   readonly broadcaster: Broadcaster;
   readonly startedAt: number;
+  /** Frames and bytes over all of this node's links since it started. */
+  readonly traffic: Traffic = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  /** The connector the node uses (counting traffic); a bootstrap must open its links through it too. */
+  readonly connector: Connector;
   readonly summary: NodeSummaryService;
 
   constructor(readonly parts: NodeParts) {
     this.id = parts.identity.id;
     this.counters = parts.counters ?? new Counters();
     this.startedAt = parts.clock.now();
+    this.connector = meteredConnector(parts.connector, this.traffic);
     this.overlay = new Overlay({
       identity: parts.identity,
       scheme: parts.scheme,
-      connector: parts.connector,
+      connector: this.connector,
       clock: parts.clock,
       rng: parts.rng,
       counters: this.counters,
@@ -88,8 +94,8 @@ export class SelfmeshNode {
   }
 
   /** Stops without telling anyone (a crash in the simulator, or the end of a test). */
-  stop(): void {
-    this.overlay.stop(true);
+  stop(closeLinks = true): void {
+    this.overlay.stop(closeLinks);
     this.storage.stop();
   }
 

@@ -90,24 +90,23 @@ export class FakeRoom {
   api(id: Id): NodeApi {
     const node = this.nodes.get(id);
     if (!node) throw new Error(`no node ${id}`);
-    const room = this;
     return {
       id,
       room: this.room,
       startedAt: node.startedAt,
       progress: () => ({ step: 'table-filled', done: [...ALL_STEPS], times: Object.fromEntries(ALL_STEPS.map((s) => [s, node.startedAt])) }),
       links: () => [...node.links.values()],
-      stats: () => room.stats(node),
+      stats: () => this.stats(node),
       onEvent(listener) {
         node.listeners.add(listener);
         return () => node.listeners.delete(listener);
       },
-      route: (key) => room.route(node, key),
-      inspect: (target) => room.inspect(node, target),
-      put: (key, value) => room.put(node, key, value),
-      get: (key) => room.get(node, key),
-      holders: async (key) => room.closestLive(hashId(key)),
-      leave: async () => room.leave(id),
+      route: (key) => this.route(node, key),
+      inspect: (target) => this.inspect(node, target),
+      put: (key, value) => this.put(node, key, value),
+      get: (key) => this.get(node, key),
+      holders: async (key) => this.closestLive(hashId(key)),
+      leave: async () => this.leave(id),
     };
   }
 

@@ -71,8 +71,9 @@ export class OverlaySignaling {
     } catch (e) {
       cancel();
       counters.inc('overlay.connect.failed');
+      counters.inc(`overlay.connect.failedBy.${isSelfmeshError(e) ? e.code : 'other'}`);
       if (this.backoff.size > 1024) this.backoff.clear();
-      this.backoff.set(target, this.ctx.clock.now() + config.maintenanceMs * 4);
+      this.backoff.set(target, this.ctx.clock.now() + config.maintenanceMs);
       // A target that nobody can route to is gone or never existed: forget it as a contact.
       if (isSelfmeshError(e, 'UNREACHABLE') || isSelfmeshError(e, 'TIMEOUT')) this.ctx.contacts.remove(target);
       return false;
@@ -97,7 +98,7 @@ export class OverlaySignaling {
     // An offerer that wants us as its neighbour is taken too: routing to keys near it depends on it.
     const wanted = table.wants(offer.from) || (neighbour && this.plausibleNeighbour(offer.from));
     if (table.size >= config.maxLinks) {
-      if (!wanted || !this.makeRoom()) {
+      if (!wanted || !this.makeRoom(table.fitsNeighbourhood(offer.from) || neighbour)) {
         this.ctx.counters.inc('overlay.connect.refusedFull');
         throw new SelfmeshError('REFUSED', 'link table full');
       }
@@ -126,9 +127,9 @@ export class OverlaySignaling {
   }
 
   /** Closes one redundant link to make room for a wanted one; false if none can go. */
-  makeRoom(): boolean {
+  makeRoom(forNeighbour = false): boolean {
     const { table, clock } = this.ctx;
-    const victim = table.evictionCandidate(2_000, clock.now());
+    const victim = table.evictionCandidate(2_000, clock.now(), forNeighbour);
     if (!victim) return false;
     this.ctx.counters.inc('overlay.links.evicted');
     this.ctx.dropLink(victim, 'evicted');

@@ -93,7 +93,7 @@ export class Overlay {
     this.methods = opts.methods ?? new MethodTable();
     this.table = new RoutingTable(this.id, this.config);
     this.contacts = new Contacts(this.id);
-    const self = this;
+    const isRunning = () => this.state === 'running' || this.state === 'joining';
     this.ctx = {
       self: this.id, identity: opts.identity, scheme: opts.scheme, connector: opts.connector, clock: opts.clock,
       rng: opts.rng, counters: this.counters, config: this.config, table: this.table, contacts: this.contacts,
@@ -103,7 +103,7 @@ export class Overlay {
       reportFailure: (id) => this.detector.reportFailure(id),
       drop: (reason) => this.counters.inc(`overlay.dropped.${reason}`),
       get running() {
-        return self.state === 'running' || self.state === 'joining';
+        return isRunning();
       },
     };
     this.router = new Router(this.ctx);
@@ -156,7 +156,7 @@ export class Overlay {
       return false;
     }
     if (existing) this.detach(existing, 'replaced');
-    if (this.table.size >= this.config.maxLinks && !this.signaling.makeRoom()) {
+    if (this.table.size >= this.config.maxLinks && !this.signaling.makeRoom(this.table.fitsNeighbourhood(id))) {
       this.counters.inc('overlay.connect.refusedFull');
       link.close('refused');
       return false;

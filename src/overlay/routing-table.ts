@@ -124,17 +124,18 @@ export class RoutingTable {
    * The link to give up to make room for a neighbour: a redundant one if any, else a non-neighbour from
    * the bucket with the most links (never the last link of a bucket).
    */
-  evictionCandidate(minAgeMs: number, now: number): Id | undefined {
+  evictionCandidate(minAgeMs: number, now: number, forNeighbour = false): Id | undefined {
     const nbrs = new Set(this.neighbours());
     let best: Peer | undefined;
     let bestScore = -1;
     const perBucket = this.bucketSizes();
     for (const peer of this.peers.values()) {
       // A link the far end needs (its neighbour, or its only link in a slot) is never taken from it.
-      if (nbrs.has(peer.id) || peer.theyNeed || now - peer.linkedAt < minAgeMs) continue;
+      // (Except to make room for a neighbour: the far end can fill a far slot elsewhere, we cannot.)
+      if (nbrs.has(peer.id) || (peer.theyNeed && !forNeighbour) || now - peer.linkedAt < minAgeMs) continue;
       const inBucket = perBucket.get(peer.bucket) ?? 0;
       if (inBucket <= 1) continue;
-      const score = (this.isRedundant(peer.id) ? 1000 : 0) + inBucket;
+      const score = (this.isRedundant(peer.id) ? 1000 : 0) + (peer.theyNeed ? 0 : 500) + inBucket;
       if (score > bestScore) {
         bestScore = score;
         best = peer;

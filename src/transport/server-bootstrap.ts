@@ -58,6 +58,9 @@ export class ServerBootstrap {
     this.offs.push(client.on('open', () => this.announceIfNeeded()));
     this.offs.push(client.on('announce', ({ from, topic }) => topic === roomTopic(room) && this.onAnnounce(from)));
     this.offs.push(client.on('signal', ({ envelope }) => void this.onSignal(envelope)));
+    this.offs.push(
+      client.on('echo', ({ topic, clients }) => topic === roomTopic(room) && clients !== null && this.noteRoomSize(clients)),
+    );
     if (client.isOpen) this.announceIfNeeded();
     this.schedule();
   }
@@ -78,20 +81,36 @@ export class ServerBootstrap {
     }
     this.waiting?.done(this.waiting.links);
     return new Promise((resolve) => {
-      const timer = this.opts.clock.setTimeout(() => finish(), this.opts.requestTimeoutMs ?? 2_500);
+      const { clock } = this.opts;
+      const started = clock.now();
+      const patience = this.opts.requestTimeoutMs ?? 2_500;
+      let timer: TimerHandle | undefined;
+      // Members answer an announce only with some probability: while the server says others are in
+      // the room, announce again rather than conclude that this node is the first.
+      const tick = () => {
+        const waited = clock.now() - started;
+        if (entry.links.length > 0 || (!this.othersPresent && waited >= patience) || waited >= 10 * patience) return finish();
+        this.announce();
+        timer = clock.setTimeout(tick, Math.min(1_000, patience / 2));
+      };
       const finish = () => {
-        this.opts.clock.clearTimeout(timer);
+        clock.clearTimeout(timer);
         if (this.waiting === entry) this.waiting = null;
         resolve(entry.links);
       };
       const entry = { count, links: [] as Link[], done: finish };
       this.waiting = entry;
+      this.othersPresent = false;
       this.announce();
+      timer = clock.setTimeout(tick, Math.min(1_000, patience / 2));
     });
   }
 
-  /** Our own announce came back from the server with the room's subscriber count: alone means first. */
+  private othersPresent = false;
+
+  /** Our own announce came back with the room's subscriber count: alone means first, at once. */
   noteRoomSize(clients: number): void {
+    this.othersPresent = clients > 1;
     if (clients <= 1 && this.waiting && this.waiting.links.length === 0) this.waiting.done([]);
   }
 

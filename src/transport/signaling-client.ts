@@ -41,6 +41,8 @@ export interface SignalingEvents {
   open: void;
   close: { reason: string };
   announce: { from: Id; topic: string };
+  /** Our own publish relayed back by the server, with the number of subscribers of its topic. */
+  echo: { topic: string; clients: number | null };
   signal: { envelope: SignalEnvelope; topic: string };
   [key: string]: unknown;
 }
@@ -209,7 +211,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     if (frame.type !== 'publish' || typeof frame.topic !== 'string' || !this.topics.has(frame.topic)) return;
     const data = frame.data as { type?: unknown; from?: unknown; to?: unknown; signal?: unknown } | null;
     if (typeof data !== 'object' || data === null || !isId(data.from)) return void this.counts.dropped++;
-    if (data.from === this.opts.id) return; // our own publish, relayed back to us
+    if (data.from === this.opts.id) {
+      // Our own publish, relayed back to us: it tells how many clients the topic has.
+      const clients = (frame as { clients?: unknown }).clients;
+      this.emit('echo', { topic: frame.topic, clients: typeof clients === 'number' ? clients : null });
+      return;
+    }
     if (data.type === 'announce') {
       this.emit('announce', { from: data.from, topic: frame.topic });
     } else if (data.type === 'signal') {

@@ -1,6 +1,7 @@
 // Helpers for end-to-end tests and benchmarks that drive real Chromium tabs through playwright-core.
 // Conditions are awaited with page.waitForFunction, never with fixed sleeps.
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserNodeApi } from '../../src/app/browser-node.ts';
 import type { SelfmeshTestApi } from '../../src/app/boot.ts';
 
 /** Flags that keep Chromium from reaching out to hosts this closed network refuses. */
@@ -17,6 +18,8 @@ export const CHROMIUM_ARGS = [
 
 /** `window.selfmesh` as seen from a page.evaluate callback. */
 export type PageWindow = Window & { selfmesh: SelfmeshTestApi };
+/** The app's `window.selfmesh`: the running node. */
+export type AppWindow = Window & { selfmesh: BrowserNodeApi };
 
 export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
@@ -43,6 +46,8 @@ export interface OpenOptions {
   baseUrl?: string;
   /** Extra query parameters, e.g. `{ auto: '0' }` to stop automatic links. */
   query?: Record<string, string>;
+  /** Open the link lab (transport only, `?lab`) instead of the app; waits for signaling, not for a join. */
+  lab?: boolean;
   /** Open each tab in a context of its own (separate storage). */
   isolated?: boolean;
   timeoutMs?: number;
@@ -61,7 +66,10 @@ export function roomUrl(baseUrl: string, room: string, query: Record<string, str
   return url.toString();
 }
 
-/** Opens one tab into `room` and waits until its node is connected to the signaling server. */
+/**
+ * Opens one tab into `room` and waits until its node has joined the room (in the link lab: until it is
+ * connected to the signaling server).
+ */
 export async function openTab(browser: Browser, room: string, opts: OpenOptions = {}): Promise<Page> {
   const ctx = opts.isolated ? await browser.newContext() : await sharedContext(browser);
   const page = await ctx.newPage();
@@ -71,13 +79,18 @@ export async function openTab(browser: Browser, room: string, opts: OpenOptions 
     if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  await page.goto(roomUrl(opts.baseUrl ?? (await defaultBaseUrl()), room, opts.query));
-  await waitFor(
-    page,
-    () => (window as unknown as PageWindow).selfmesh?.signalingOpen() === true,
-    undefined,
-    opts.timeoutMs,
-  );
+  const query = opts.lab ? { lab: '1', ...opts.query } : opts.query;
+  await page.goto(roomUrl(opts.baseUrl ?? (await defaultBaseUrl()), room, query));
+  if (opts.lab) {
+    await waitFor(page, () => (window as unknown as PageWindow).selfmesh?.signalingOpen() === true, undefined, opts.timeoutMs);
+  } else {
+    await waitFor(
+      page,
+      () => (window as unknown as AppWindow).selfmesh?.progress().done.includes('joined') === true,
+      undefined,
+      opts.timeoutMs,
+    );
+  }
   return page;
 }
 

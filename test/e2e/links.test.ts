@@ -33,7 +33,7 @@ const linkedTo = (page: Page, peer: string) =>
 
 describe('WebRTC links between tabs', () => {
   it('two tabs link through the server, move 1 MiB intact, and make an RPC round trip', async () => {
-    const tabs = await openTabs(browser, 2, 'links-two-tabs');
+    const tabs = await openTabs(browser, 2, 'links-two-tabs', { lab: true });
     const [a, b] = tabs as [Page, Page];
     const [idA, idB] = [await nodeId(a), await nodeId(b)];
     // The tabs link by themselves on announce (the lower id offers).
@@ -64,7 +64,7 @@ describe('WebRTC link between Node and a tab', () => {
 
   it('a Node peer (wrtc) links to a tab and both move 1 MiB intact and make RPC round trips', async () => {
     const room = 'links-node-tab';
-    const [tab] = (await openTabs(browser, 1, room, { query: { auto: '0' } })) as [Page];
+    const [tab] = (await openTabs(browser, 1, room, { lab: true, query: { auto: '0' } })) as [Page];
     const tabId = await nodeId(tab);
     node = startNodePeer(inject('signalUrl'), room);
     await untilNode(node, () => node!.signaling.isOpen);
@@ -108,7 +108,7 @@ describe('tampered signaling', () => {
     ['fingerprint changed in the SDP', swapFingerprint, /fingerprint/],
   ])('an offer with %s is refused with a clear error and no link forms', async (_name, tamper, message) => {
     const room = `links-tamper-${tamper === flipSignature ? 'sig' : 'fp'}`;
-    const tabs = await openTabs(browser, 2, room, { query: { auto: '0' } });
+    const tabs = await openTabs(browser, 2, room, { lab: true, query: { auto: '0' } });
     const [a, b] = tabs as [Page, Page];
     const idB = await nodeId(b);
     const offer = await a.evaluate((peer) => (window as unknown as PageWindow).selfmesh.makeOffer(peer), idB);

@@ -31,13 +31,17 @@ export interface Placed extends Point {
   id: Id;
 }
 
-export function geometry(width: number, height: number): { cx: number; cy: number; r: number } {
-  const labels = 46; // room for short-id labels outside the ring
+/** Rooms up to this size get short-id labels around the ring. */
+export const LABEL_MAX = 32;
+
+export function geometry(width: number, height: number, count: number): { cx: number; cy: number; r: number } {
+  // Room outside the ring for the key marker, and for the labels when there are any.
+  const labels = count <= LABEL_MAX ? 64 : 26;
   return { cx: width / 2, cy: height / 2, r: Math.max(20, Math.min(width, height) / 2 - labels) };
 }
 
 export function place(nodes: KnownNode[], width: number, height: number): Map<Id, Placed> {
-  const { cx, cy, r } = geometry(width, height);
+  const { cx, cy, r } = geometry(width, height, nodes.length);
   const out = new Map<Id, Placed>();
   for (const n of nodes) {
     const a = idFraction(n.id) * 2 * Math.PI - Math.PI / 2;
@@ -58,7 +62,7 @@ function curve(ctx: CanvasRenderingContext2D, a: Point, b: Point, cx: number, cy
  * The component keeps it in an offscreen canvas and blits it under each frame.
  */
 export function drawBase(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<Id, Placed>, p: Palette): void {
-  const { cx, cy, r } = geometry(s.width, s.height);
+  const { cx, cy, r } = geometry(s.width, s.height, s.nodes.length);
   const n = s.nodes.length;
   const dot = dotRadius(n, r);
   const straight = s.edges.length > 3000; // curves cost more; at that density nobody sees the bow
@@ -84,7 +88,7 @@ export function drawBase(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<Id, P
   ctx.globalAlpha = 1;
 
   for (const node of s.nodes) drawDot(ctx, node, pos.get(node.id)!, dot, p);
-  if (n <= 32) drawLabels(ctx, s, pos, cx, cy, dot, p);
+  if (n <= LABEL_MAX) drawLabels(ctx, s, pos, cx, cy, dot, p);
 }
 
 function drawDot(ctx: CanvasRenderingContext2D, node: KnownNode, at: Point, dot: number, p: Palette) {
@@ -103,7 +107,7 @@ function drawDot(ctx: CanvasRenderingContext2D, node: KnownNode, at: Point, dot:
 
 /** The cheap part, every frame: this node's and the hovered node's links, the key, the route. */
 export function drawOverlay(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<Id, Placed>, p: Palette): boolean {
-  const { cx, cy, r } = geometry(s.width, s.height);
+  const { cx, cy, r } = geometry(s.width, s.height, s.nodes.length);
   const dot = dotRadius(s.nodes.length, r);
   const byId = new Map(s.nodes.map((n) => [n.id, n]));
   const focusLinks = (id: Id, color: string) => {
@@ -199,13 +203,19 @@ function drawLabels(
 ) {
   ctx.font = '11px ui-monospace, Menlo, Consolas, monospace';
   ctx.textBaseline = 'middle';
-  for (const node of s.nodes) {
+  // Nodes close on the ring would print on top of each other: a label that would touch one already
+  // drawn is skipped (this tab's always wins; the tooltip still names every node).
+  const drawn: Point[] = [];
+  const ordered = [...s.nodes].sort((a, b) => Number(b.self) - Number(a.self));
+  for (const node of ordered) {
     const at = pos.get(node.id)!;
     const dx = at.x - cx;
     const dy = at.y - cy;
     const len = Math.hypot(dx, dy) || 1;
     const x = at.x + (dx / len) * (dot + 10);
     const y = at.y + (dy / len) * (dot + 10);
+    if (drawn.some((d) => Math.abs(d.x - x) < 52 && Math.abs(d.y - y) < 13)) continue;
+    drawn.push({ x, y });
     ctx.textAlign = Math.abs(dx) < 8 ? 'center' : dx > 0 ? 'left' : 'right';
     ctx.fillStyle = node.self ? p.accent : p.muted;
     ctx.fillText(node.self ? 'this tab' : node.id.slice(0, 6), x, y);

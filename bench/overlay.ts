@@ -1,0 +1,74 @@
+// `npm run bench -- overlay [--json] [--max-n 1000] [--seed 1]`: hops, links, success and idle
+// maintenance cost of the overlay in the simulator; writes bench/results/overlay.svg (hops against n).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { churn, joinAtRate, lookups, mean, percentile } from '../sim/scenarios.ts';
+import { SimWorld } from '../sim/world.ts';
+import { linePlot } from './plot.ts';
+
+export interface OverlayRow {
+  n: number;
+  churn: number | null;
+  hopsMean: number;
+  hopsP99: number;
+  linksMean: number;
+  linksMax: number;
+  successRate: number;
+  maintenanceBytesPerNodePerSec: number | null;
+  wallSeconds: number;
+}
+
+const IDLE_WINDOW_MS = 120_000;
+
+async function runOne(n: number, sessionMinutes: number | null, seed: number): Promise<OverlayRow> {
+  const started = performance.now();
+  const world = new SimWorld({ seed, traceFrames: false });
+  await joinAtRate(world, n, Math.max(20, n / 100));
+  await world.sim.runFor(3 * 60_000);
+  let maintenance: number | null = null;
+  let stats;
+  if (sessionMinutes === null) {
+    // Idle cost: everything sent while nobody asks anything.
+    const before = world.network.totalBytes;
+    await world.sim.runFor(IDLE_WINDOW_MS);
+    maintenance = (world.network.totalBytes - before) / world.liveJoined.length / (IDLE_WINDOW_MS / 1000);
+    stats = await lookups(world, Math.min(2_000, 2 * n), 100);
+  } else {
+    stats = await churn(world, { meanSessionMs: sessionMinutes * 60_000, distribution: 'exponential', durationMs: 30 * 60_000, lookupsPerSecond: 2 });
+  }
+  const links = world.liveJoined.map((id) => world.nodes.get(id)!.overlay.links().length);
+  return {
+    n, churn: sessionMinutes, hopsMean: mean(stats.hops), hopsP99: percentile(stats.hops, 99),
+    linksMean: mean(links), linksMax: Math.max(...links), successRate: stats.succeeded / stats.attempted,
+    maintenanceBytesPerNodePerSec: maintenance, wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+export async function run(args: string[]): Promise<OverlayRow[]> {
+  const opt = (name: string, fallback: number) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : fallback;
+  };
+  const maxN = opt('max-n', 10_000);
+  const seed = opt('seed', 1);
+  const plan: Array<[number, number | null]> = [[100, null], [1_000, null], [10_000, null], [1_000, 10], [1_000, 2]];
+  const rows: OverlayRow[] = [];
+  for (const [n, session] of plan.filter(([n]) => n <= maxN)) {
+    const row = await runOne(n, session, seed);
+    console.error(JSON.stringify(row));
+    rows.push(row);
+  }
+  const statics = rows.filter((r) => r.churn === null);
+  const here = dirname(fileURLToPath(import.meta.url));
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'overlay.svg'), linePlot({
+    title: 'Overlay hops against network size', xLabel: 'n (nodes)', yLabel: 'hops', logX: true,
+    series: [
+      { name: 'hops mean', points: statics.map((r) => [r.n, r.hopsMean]) },
+      { name: 'hops p99', points: statics.map((r) => [r.n, r.hopsP99]) },
+      { name: 'log2(n)', points: statics.map((r) => [r.n, Math.log2(r.n)]) },
+    ],
+  }));
+  return rows;
+}
