@@ -60,6 +60,8 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     connector,
     store: new IdbStore(identity.id),
     bootstrap: (request) => bootstrap.request(request),
+    // One link through the server is enough to get in; the overlay signals the rest.
+    overlay: { bootstrapLinks: 1 },
   });
   // Server links go through the node's (metered) connector like every other link.
   bootstrap = new ServerBootstrap({
@@ -70,6 +72,8 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     clock,
     rng,
     onLink: (link) => node.overlay.addLink(link),
+    wantLinks: 2,
+    counters: node.counters,
     estimateSize: () => 1 + node.overlay.stats().links + node.overlay.stats().contacts,
     needsLinks: () => node.overlay.joined && node.overlay.links().length === 0,
   });

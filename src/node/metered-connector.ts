@@ -40,7 +40,11 @@ function metered(link: Link, traffic: Traffic): Link {
 export function meteredConnector(inner: Connector, traffic: Traffic): Connector {
   const wrap = async (p: ReturnType<Connector['offer']>) => {
     const r = await p;
-    return { ...r, link: r.link.then((l) => metered(l, traffic)) };
+    const link = r.link.then((l) => metered(l, traffic));
+    // Like the inner connector's: a setup that is cancelled before anyone awaits the link must not
+    // surface as an unhandled rejection (it crashes Node, and the simulator with it).
+    link.catch(() => undefined);
+    return { ...r, link };
   };
   return {
     offer: (to, via) => wrap(inner.offer(to, via)),

@@ -7,6 +7,8 @@ import type { Id } from '../core/id.ts';
 import type { OverlayContext } from './context.ts';
 import type { Maintenance } from './maintenance.ts';
 import { ClosestReply, METHOD, NeighboursReply } from './messages.ts';
+import type { Stabilizer } from './neighbourhood.ts';
+import type { OverlaySignaling } from './overlay-signaling.ts';
 import type { Router } from './route.ts';
 
 /** Routed `ov.join` / `ov.closest`: the n nodes closest to the key that this node knows. */
@@ -43,12 +45,19 @@ export async function copyPeerTable(ctx: OverlayContext, peerId: Id): Promise<vo
   }
 }
 
-export async function join(ctx: OverlayContext, router: Router, maintenance: Maintenance): Promise<void> {
-  const { table, config } = ctx;
+/**
+ * Join in a few round trips: route a join to our id (through a bootstrap link), link to the nodes the
+ * responsible node returns (signaled through it), stabilize until our neighbourhood stops changing,
+ * then take far links from a neighbour's table (its far buckets are ours). Lookups for the remaining
+ * holes run in the first maintenance rounds, not here.
+ */
+export async function join(ctx: OverlayContext, router: Router, maintenance: Maintenance, stabilizer: Stabilizer, signaling: OverlaySignaling): Promise<void> {
+  const { table, config, contacts } = ctx;
   const closest = await findNeighbourhood(ctx, router);
-  await maintenance.linkContacts((id) => closest.includes(id) && table.fitsNeighbourhood(id));
+  const first = closest.filter((id) => table.fitsNeighbourhood(id)).slice(0, config.neighbourhoodSize);
+  await Promise.all(first.map((id) => signaling.connect(id, contacts.introducerOf(id))));
+  await stabilizer.stabilize({ ask: config.neighbourhoodSize, maxSteps: 6 });
   const nbrs = table.neighbours();
-  for (const id of nbrs.slice(0, 2)) await copyPeerTable(ctx, id);
-  await maintenance.linkContacts(() => true, config.maxLinks);
-  await maintenance.fill(Infinity);
+  if (nbrs[0]) await copyPeerTable(ctx, nbrs[0]);
+  await maintenance.linkContacts(() => true, 24, 8);
 }

@@ -1,18 +1,23 @@
-// Maintenance keeps the table full: it swaps neighbour lists with a neighbour, links to contacts that
-// fill holes, and looks up ids in uncovered slots of far buckets (backing off from slots found empty).
-// It runs on a jittered period and right after a loss, and recovers from a split through the bootstrap.
+// Maintenance keeps the table full: it stabilizes the neighbourhood with one neighbour a round (three
+// after a loss), links to contacts that fill holes, and looks up ids in uncovered slots of far buckets
+// (uncovered buckets first: routing needs a link in every non-empty bucket; backing off from slots
+// found empty). It runs on a jittered period and right after a loss, and recovers from a split through
+// the bootstrap.
 import * as v from 'valibot';
 import { every } from '../core/clock.ts';
 import { shuffle } from '../core/rng.ts';
 import type { Id } from '../core/id.ts';
 import { randomIdInSlot, slotKey } from './bucket.ts';
 import type { OverlayContext } from './context.ts';
-import { ClosestReply, Empty, METHOD, NeedNotice, NeighboursReply } from './messages.ts';
+import { ClosestReply, Empty, METHOD, NeedNotice } from './messages.ts';
 import type { OverlaySignaling } from './overlay-signaling.ts';
 import type { Router } from './route.ts';
 import { findNeighbourhood } from './join.ts';
+import type { Stabilizer } from './neighbourhood.ts';
 
-const MAX_EMPTY_BACKOFF_MS = 30 * 60_000;
+const MAX_EMPTY_BACKOFF_MS = 5 * 60_000;
+/** A full self-lookup (a cross-check from a random start) every this many idle rounds. */
+const SELF_LOOKUP_EVERY = 4;
 
 /** Runs fn over items with at most `limit` running at once. */
 export async function inBatches<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -28,7 +33,8 @@ export class Maintenance {
   private running = false;
   private repairQueued = false;
   private emptySlots = new Map<number, { until: number; backoff: number }>();
-  private rotation = 0;
+  private rounds = 0;
+  private repairPending = false;
   /** Set after a mass loss: peers we lost, to be reached again through the bootstrap. */
   private lostPeers: Id[] = [];
   private recoverUntil = 0;
@@ -38,6 +44,7 @@ export class Maintenance {
     private readonly router: Router,
     private readonly signaling: OverlaySignaling,
     private readonly recover: (targets: Id[]) => Promise<boolean>,
+    private readonly stabilizer: Stabilizer,
   ) {
     ctx.methods.registerNotify(METHOD.need, NeedNotice, (body, call) => {
       const peer = ctx.table.get(call.from);
@@ -59,6 +66,7 @@ export class Maintenance {
 
   /** Soon after a loss, repair the neighbourhood and the hole (debounced). */
   scheduleRepair(): void {
+    this.repairPending = true;
     if (this.repairQueued || !this.ctx.running) return;
     this.repairQueued = true;
     this.ctx.clock.setTimeout(() => {
@@ -77,10 +85,12 @@ export class Maintenance {
     if (this.running || !this.ctx.running) return;
     this.running = true;
     try {
+      const repair = this.repairPending;
+      this.repairPending = false;
       if (this.ctx.table.size === 0) await this.recover([]);
       if (this.lostPeers.length > 0 && this.ctx.clock.now() < this.recoverUntil) await this.tryRecover();
-      await this.exchangeNeighbours();
-      await this.selfLookup();
+      await this.stabilizer.stabilize({ ask: repair ? 3 : 1, maxSteps: 3 });
+      if (repair || this.rounds++ % SELF_LOOKUP_EVERY === 0) await this.selfLookup();
       await this.fill(this.ctx.config.lookupsPerRound);
       this.trim();
     } finally {
@@ -134,30 +144,9 @@ export class Maintenance {
     }
   }
 
-  /** Asks one neighbour (in turn) for its neighbours, and links to those that belong to ours. */
-  async exchangeNeighbours(): Promise<void> {
-    const nbrs = this.ctx.table.neighbours();
-    if (nbrs.length === 0) return;
-    for (let i = 0; i < 1; i++) await this.askNeighbour(nbrs[this.rotation++ % nbrs.length]!);
-  }
-
-  private async askNeighbour(id: Id): Promise<void> {
-    const { table, contacts } = this.ctx;
-    const ask = table.get(id);
-    if (!ask) return;
-    try {
-      const parsed = v.safeParse(NeighboursReply, await ask.rpc.request(METHOD.neighbours, null));
-      if (!parsed.success) return this.ctx.drop('bad-neighbours');
-      contacts.addAll(parsed.output.ids, ask.id);
-      await this.linkContacts((id) => table.fitsNeighbourhood(id));
-    } catch {
-      // The neighbour did not answer: the failure detector deals with it.
-    }
-  }
-
   /** Links to known contacts that `useful` accepts and the table wants, closest to self first. */
-  async linkContacts(useful: (id: Id) => boolean, limit = 16): Promise<void> {
-    const { table, contacts, config } = this.ctx;
+  async linkContacts(useful: (id: Id) => boolean, limit = 16, parallel = this.ctx.config.joinParallelism): Promise<void> {
+    const { table, contacts } = this.ctx;
     const picked: Id[] = [];
     const slots = new Set<number>();
     for (const id of contacts.ids()) {
@@ -170,9 +159,14 @@ export class Maintenance {
       slots.add(key);
       picked.push(id);
     }
-    await inBatches(picked, config.joinParallelism, async (id) => {
+    await inBatches(picked, parallel, async (id) => {
       if (table.wants(id)) await this.signaling.connect(id, contacts.introducerOf(id));
     });
+  }
+
+  /** Forgets which slots were found empty (after a merge the far side may fill them). */
+  forgetEmptySlots(): void {
+    this.emptySlots.clear();
   }
 
   /** Set by the façade: ids recently confirmed dead are not linked again from stale contacts. */
@@ -197,7 +191,10 @@ export class Maintenance {
         holes.push({ bucket, slot, bits });
       }
     }
-    const chosen = holes.length > maxLookups ? shuffle(rng, holes).slice(0, maxLookups) : holes;
+    // A bucket without any link breaks routing into it; a missing slot only costs hops.
+    const bare = holes.filter((h) => !table.bucketCovered(h.bucket));
+    const rest = shuffle(rng, holes.filter((h) => table.bucketCovered(h.bucket)));
+    const chosen = [...bare.slice(0, 2 * maxLookups), ...rest].slice(0, Math.max(maxLookups, Math.min(bare.length, 2 * maxLookups)));
     await inBatches(chosen, config.joinParallelism, async ({ bucket, slot, bits }) => {
       const target = randomIdInSlot(self, bucket, slot, bits, (n) => rng.bytes(n));
       let found: Id | undefined;

@@ -62,6 +62,12 @@ export const ProbeReply = v.object({ alive: v.nullable(v.boolean()) });
 /** Direct: a peer's own neighbourhood, exchanged in maintenance. */
 export const NeighboursReply = v.object({ ids: idList });
 
+/** Direct: the sender's linked nodes closest to `key` (the asker's own id, in stabilization). */
+export const NearRequest = v.object({ key: idSchema, n: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(32)) });
+
+/** Notify: nodes the sender is linked to and that may belong to the receiver's neighbourhood. */
+export const IntroduceNotice = v.object({ ids: v.pipe(v.array(idSchema), v.maxLength(16)) });
+
 /** Notify: whether the sender needs this link for its own table (links nobody needs are trimmed). */
 export const NeedNotice = v.object({ need: v.boolean() });
 
@@ -76,6 +82,10 @@ export const METHOD = {
   peers: 'ov.peers',
   leave: 'ov.leave',
   need: 'ov.need',
+  near: 'ov.near',
+  introduce: 'ov.introduce',
+  /** Notify: the sender has joined and may now be responsible for keys (a hop target). */
+  ready: 'ov.ready',
   // Routed (delivered at the node responsible for the key):
   join: 'ov.join',
   closest: 'ov.closest',

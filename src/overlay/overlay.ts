@@ -19,7 +19,8 @@ import { FailureDetector } from './failure-detector.ts';
 import { closestHandler, findNeighbourhood, join } from './join.ts';
 import { leave, type BeforeLeave } from './leave.ts';
 import { Maintenance } from './maintenance.ts';
-import { ClosestReply, ClosestRequest, LeaveNotice, METHOD } from './messages.ts';
+import { ClosestReply, ClosestRequest, Empty, LeaveNotice, METHOD } from './messages.ts';
+import { Stabilizer } from './neighbourhood.ts';
 import { OverlaySignaling } from './overlay-signaling.ts';
 import { Router, type RouteOptions, type RouteResult, type RoutedHandler } from './route.ts';
 import { RoutingTable, type Peer } from './routing-table.ts';
@@ -65,7 +66,7 @@ export interface OverlayStats {
 type State = 'idle' | 'joining' | 'running' | 'stopped';
 
 /** Reasons for closing a link ourselves: the far end is not suspected because of them. */
-const OWN_CLOSE = new Set(['leave', 'evicted', 'duplicate', 'stopped', 'refused']);
+const OWN_CLOSE = new Set(['leave', 'evicted', 'duplicate', 'stopped', 'refused', 'disconnect']);
 
 export class Overlay {
   readonly id: Id;
@@ -80,6 +81,7 @@ export class Overlay {
   private readonly signaling: OverlaySignaling;
   private readonly detector: FailureDetector;
   private readonly maintenance: Maintenance;
+  private readonly stabilizer: Stabilizer;
   private readonly beforeLeave: BeforeLeave[] = [];
   private state: State = 'idle';
   private lastNeighbours: Id[] = [];
@@ -109,8 +111,19 @@ export class Overlay {
     this.router = new Router(this.ctx);
     this.signaling = new OverlaySignaling(this.ctx, this.router);
     this.detector = new FailureDetector(this.ctx);
-    this.maintenance = new Maintenance(this.ctx, this.router, this.signaling, (targets) => this.recover(targets));
+    this.stabilizer = new Stabilizer(this.ctx, this.signaling);
+    this.stabilizer.deadCheck = (id) => this.detector.isRecentlyDead(id);
+    this.maintenance = new Maintenance(this.ctx, this.router, this.signaling, (targets) => this.recover(targets), this.stabilizer);
     this.maintenance.deadCheck = (id) => this.detector.isRecentlyDead(id);
+    this.methods.registerNotify(METHOD.ready, Empty, (_body, call) => {
+      const peer = this.table.get(call.from);
+      if (peer) peer.joining = false;
+    });
+    // A suspected neighbour no longer counts: its replacement must be found (and introduced) now.
+    this.events.on('suspected', () => {
+      this.queueNeighbourCheck();
+      this.maintenance.scheduleRepair();
+    });
     const closest = closestHandler(this.ctx);
     this.router.register(METHOD.join, ClosestRequest, closest);
     this.router.register(METHOD.closest, ClosestRequest, closest);
@@ -132,12 +145,16 @@ export class Overlay {
       for (const link of await this.opts.bootstrap({ count: this.config.bootstrapLinks })) this.addLink(link);
     }
     try {
-      if (this.table.size > 0) await join(this.ctx, this.router, this.maintenance);
+      if (this.table.size > 0) await join(this.ctx, this.router, this.maintenance, this.stabilizer, this.signaling);
     } finally {
       if (this.state === 'joining') this.state = 'running';
     }
+    // From now on we may be responsible for keys: peers may route to us.
+    for (const peer of this.table.peers.values()) peer.rpc.notify(METHOD.ready, null);
     this.detector.start();
     this.maintenance.start();
+    // The first round comes soon: it fills the holes join left and cross-checks the neighbourhood.
+    this.maintenance.scheduleRepair();
     this.events.emit('join', { id: this.id, neighbours: this.neighbors() });
   }
 
@@ -168,7 +185,7 @@ export class Overlay {
       bucket: placement.bucket, slot: placement.slot, linkedAt: now,
       lastHeard: now, lastPingAt: now, missedPings: 0, pingInFlight: false, suspected: false,
       // A bootstrap link is the joiner's way in, not a place in its table: it may be evicted first.
-      theyNeed: link.via !== 'server', toldNeed: undefined,
+      theyNeed: link.via !== 'server', toldNeed: undefined, joining: true,
     };
     link.on('message', () => {
       peer.lastHeard = clock.now();
@@ -177,6 +194,7 @@ export class Overlay {
       if (this.table.get(id) === peer) this.detach(peer, reason);
     });
     this.table.add(peer);
+    if (this.state === 'running') peer.rpc.notify(METHOD.ready, null);
     this.contacts.remove(id);
     this.counters.inc(link.via === 'server' ? 'overlay.linksViaServer' : 'overlay.linksViaOverlay');
     this.events.emit('linkUp', { id, via: link.via });
@@ -245,6 +263,11 @@ export class Overlay {
   /** Links to a node through the overlay (signaled end to end); true once linked. */
   connect(target: Id): Promise<boolean> {
     return this.signaling.connect(target);
+  }
+
+  /** Closes the link to a peer on purpose (the peer is not suspected because of it). */
+  disconnect(peer: Id): void {
+    this.dropLink(peer, 'disconnect');
   }
 
   /** Runs before a deliberate leave, while links are still up (e.g. handing records over). */
@@ -329,8 +352,11 @@ export class Overlay {
     const link = links.find((l) => this.addLink(l));
     if (!link) return false;
     try {
-      await findNeighbourhood(this.ctx, this.router, link.remoteId);
-      await this.maintenance.linkContacts((id) => this.table.fitsNeighbourhood(id));
+      this.maintenance.forgetEmptySlots();
+      const closest = await findNeighbourhood(this.ctx, this.router, link.remoteId);
+      const fits = closest.filter((id) => this.table.fitsNeighbourhood(id)).slice(0, this.config.neighbourhoodSize);
+      await Promise.all(fits.map((id) => this.signaling.connect(id, this.contacts.introducerOf(id))));
+      await this.stabilizer.stabilize({ ask: this.config.neighbourhoodSize, maxSteps: 4 });
       this.counters.inc('overlay.recover.succeeded');
       return true;
     } catch {
@@ -350,6 +376,9 @@ export class Overlay {
       const removed = this.lastNeighbours.filter((id) => !after.has(id));
       if (added.length === 0 && removed.length === 0) return;
       this.lastNeighbours = [...now];
+      if (added.length > 0 && this.state !== 'stopped') this.stabilizer.announce(added);
+      // A neighbour lost (not merely displaced by a closer one) leaves a gap to refill.
+      if (removed.some((id) => !this.table.get(id) || this.table.get(id)!.suspected)) this.maintenance.scheduleRepair();
       this.events.emit('neighbourhood', { neighbours: [...now], added, removed });
     });
   }

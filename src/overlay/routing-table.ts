@@ -23,6 +23,11 @@ export interface Peer {
   theyNeed: boolean;
   /** What we last told the peer (undefined: nothing yet). */
   toldNeed: boolean | undefined;
+  /**
+   * Still joining (no `ready` from it yet): not a next hop except for its own id, since it is not yet
+   * responsible for keys (its neighbours have not handed anything over).
+   */
+  joining?: boolean;
 }
 
 export class RoutingTable {
@@ -149,6 +154,7 @@ export class RoutingTable {
     const out: Peer[] = [];
     for (const peer of this.peers.values()) {
       if (peer.suspected || peer.id === avoid || !peer.link.isOpen) continue;
+      if (peer.joining && peer.id !== key) continue;
       if (compareDistance(key, peer.id, this.self) >= 0) continue;
       let i = out.length;
       while (i > 0 && compareDistance(key, peer.id, out[i - 1]!.id) < 0) i--;
@@ -165,6 +171,19 @@ export class RoutingTable {
     const ids = [this.self];
     for (const peer of this.peers.values()) if (!peer.suspected && peer.id !== avoid) ids.push(peer.id);
     return ids.sort((a, b) => compareDistance(key, a, b)).slice(0, n);
+  }
+
+  /** The n live linked peers closest to key (not this node), closest first. */
+  closestPeers(key: Id, n: number, avoid?: Id): Id[] {
+    const ids: Id[] = [];
+    for (const peer of this.peers.values()) if (!peer.suspected && peer.id !== avoid) ids.push(peer.id);
+    return ids.sort((a, b) => compareDistance(key, a, b)).slice(0, n);
+  }
+
+  /** Is some live link in this bucket (what greedy routing needs for progress into it)? */
+  bucketCovered(bucket: number): boolean {
+    for (const peer of this.peers.values()) if (peer.bucket === bucket && !peer.suspected) return true;
+    return false;
   }
 
   /** Counts of links per bucket, for inspection. */

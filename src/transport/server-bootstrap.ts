@@ -32,6 +32,14 @@ export interface ServerBootstrapOptions {
   counters?: Counters;
 }
 
+/** After the first link of a request, how long to wait for more before joining with what is there. */
+const SETTLE_MS = 150;
+/**
+ * While others are in the room but none answered, announce again this often. Members answer with
+ * probability want/size, so no answer at all happens about e^-want of the time.
+ */
+const RETRY_MS = 300;
+
 export function roomTopic(room: string): string {
   return `selfmesh/${room}`;
 }
@@ -91,7 +99,7 @@ export class ServerBootstrap {
         const waited = clock.now() - started;
         if (entry.links.length > 0 || (!this.othersPresent && waited >= patience) || waited >= 10 * patience) return finish();
         this.announce();
-        timer = clock.setTimeout(tick, Math.min(1_000, patience / 2));
+        timer = clock.setTimeout(tick, RETRY_MS);
       };
       const finish = () => {
         clock.clearTimeout(timer);
@@ -102,7 +110,7 @@ export class ServerBootstrap {
       this.waiting = entry;
       this.othersPresent = false;
       this.announce();
-      timer = clock.setTimeout(tick, Math.min(1_000, patience / 2));
+      timer = clock.setTimeout(tick, RETRY_MS);
     });
   }
 
@@ -119,6 +127,8 @@ export class ServerBootstrap {
     if (w) {
       w.links.push(link);
       if (w.links.length >= w.count) w.done(w.links);
+      // One link is enough to join; others that are on their way get a moment to arrive.
+      else if (w.links.length === 1) this.opts.clock.setTimeout(() => w.done(w.links), SETTLE_MS);
       return;
     }
     this.opts.onLink(link);
@@ -145,7 +155,7 @@ export class ServerBootstrap {
   /** Answer an announce with probability wantLinks / size: about wantLinks members answer. */
   private onAnnounce(from: Id): void {
     if (from === this.opts.id || this.inFlight.has(from)) return;
-    const want = this.opts.wantLinks ?? 3;
+    const want = this.opts.wantLinks ?? 2;
     const p = Math.min(1, want / Math.max(1, this.opts.estimateSize()));
     if (this.opts.rng.next() >= p) return;
     void this.offerTo(from, false);
@@ -173,6 +183,11 @@ export class ServerBootstrap {
     try {
       if (envelope.kind === 'answer') {
         this.opts.connector.complete(envelope);
+        return;
+      }
+      // Offers are taken only while this node asks for links: the overlay signals every later link.
+      if (!this.waiting && !this.opts.needsLinks()) {
+        this.counters.inc('bootstrap.ignored');
         return;
       }
       const { envelope: answer, link } = await this.opts.connector.answer(envelope, 'server');

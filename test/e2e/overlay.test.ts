@@ -45,6 +45,7 @@ async function untilRoutesConsistent(pages: Page[], ids: string[], timeoutMs: nu
   const deadline = Date.now() + timeoutMs;
   let failures = await routeAll(pages, ids);
   while (failures.length > 0 && Date.now() < deadline) {
+    console.log(`routes not yet consistent: ${failures.slice(0, 5).join('; ')} (${failures.length})`);
     // Each round is a real re-check of every route, not a fixed sleep.
     await pages[0]!.waitForTimeout(500);
     failures = await routeAll(pages, ids);
@@ -53,8 +54,10 @@ async function untilRoutesConsistent(pages: Page[], ids: string[], timeoutMs: nu
 }
 
 describe('the overlay in real tabs', () => {
-  it('8 tabs route to each other, heal after 2 crash, and do without the signaling server', async () => {
+  it('8 tabs route to each other, heal after 2 crash, and do without the signaling server', { timeout: 240_000 }, async () => {
+    const t0 = Date.now();
     const pages = await openTabs(browser, 8, 'overlay-e2e', { query: { signal: server.url } });
+    console.log(`8 tabs joined in ${Date.now() - t0} ms`);
     const ids = await Promise.all(pages.map(nodeId));
     await untilRoutesConsistent(pages, ids, 20_000);
 
@@ -67,8 +70,12 @@ describe('the overlay in real tabs', () => {
     // Two tabs crash (their renderer dies: no goodbye, the links just go dead).
     for (const page of pages.slice(6)) {
       const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Page.crash').catch(() => undefined);
+      const crashed = page.waitForEvent('crash');
+      // Page.crash never answers: the renderer it would answer from is gone.
+      void cdp.send('Page.crash').catch(() => undefined);
+      await crashed;
     }
+    console.log(`crashed 2 tabs at ${Date.now() - t0} ms`);
     const alive = pages.slice(0, 6);
     const aliveIds = ids.slice(0, 6);
     for (const page of alive) {
@@ -79,7 +86,9 @@ describe('the overlay in real tabs', () => {
         60_000,
       );
     }
+    console.log(`crash detected at ${Date.now() - t0} ms`);
     await untilRoutesConsistent(alive, aliveIds, 30_000);
+    console.log(`routes consistent again at ${Date.now() - t0} ms`);
 
     // The signaling server goes away: routing goes on, and new links are signaled through the overlay.
     await server.close();

@@ -1,0 +1,117 @@
+// Neighbourhood consistency by construction (as Pastry's leaf set and Chord's stabilize). Greedy routing
+// ends at the true closest node iff every node has a live link in each of its non-empty buckets; the
+// deep buckets are exactly the ones the neighbourhood (the k closest nodes) covers. So:
+// - stabilize: ask neighbours for their linked nodes closest to OUR id and link to those closer than our
+//   k-th; at join, repeated with every new neighbour until nothing changes, later one neighbour a round;
+// - introduce: when a node enters our neighbourhood we tell our other neighbours about it, and it about
+//   them; a receiver links if it fits its own neighbourhood and in turn introduces it further, so the
+//   news spreads exactly through the nodes whose neighbourhood it belongs to;
+// - links to learned ids are signaled through the introducer (a peer linked to them: one relay hop), so
+//   they work even while the routing state is still inconsistent.
+import * as v from 'valibot';
+import { compareDistance, type Id } from '../core/id.ts';
+import type { OverlayContext } from './context.ts';
+import { IntroduceNotice, METHOD, NearRequest, NeighboursReply } from './messages.ts';
+import type { OverlaySignaling } from './overlay-signaling.ts';
+
+export interface StabilizeOptions {
+  /** Neighbours asked first (then every neighbour that a step adds). */
+  ask: number;
+  /** Steps at most (each: one request to each asked neighbour, then the new links). */
+  maxSteps: number;
+}
+
+export class Stabilizer {
+  private rotation = 0;
+  /** Set by the façade: ids recently confirmed dead are not linked again. */
+  deadCheck: (id: Id) => boolean = () => false;
+
+  constructor(
+    private readonly ctx: OverlayContext,
+    private readonly signaling: OverlaySignaling,
+  ) {
+    ctx.methods.register(METHOD.near, NearRequest, (body, call) => ({ ids: ctx.table.closestPeers(body.key, body.n, call.from) }));
+    ctx.methods.registerNotify(METHOD.introduce, IntroduceNotice, (body, call) => this.onIntroduce(call.from, body.ids));
+  }
+
+  /** Would a link to id make our neighbourhood more correct (or fill a hole in the table)? */
+  private wanted(id: Id): boolean {
+    const { table, self } = this.ctx;
+    if (id === self || table.has(id) || this.deadCheck(id) || this.signaling.inBackoff(id)) return false;
+    return table.wants(id);
+  }
+
+  private onIntroduce(from: Id, ids: Id[]): void {
+    const { table, contacts } = this.ctx;
+    if (!table.has(from)) return;
+    for (const id of ids) {
+      if (id === this.ctx.self || table.has(id)) continue;
+      contacts.add(id, from);
+      if (this.wanted(id)) void this.signaling.connect(id, from);
+    }
+  }
+
+  /** The neighbourhood gained `added`: introduce them to our other neighbours, and those to them. */
+  announce(added: Id[]): void {
+    const { table } = this.ctx;
+    const nbrs = table.neighbours();
+    for (const to of nbrs) {
+      const ids = added.filter((id) => id !== to);
+      if (ids.length > 0) table.get(to)?.rpc.notify(METHOD.introduce, { ids });
+    }
+    for (const id of added) {
+      const others = nbrs.filter((n) => n !== id && !added.includes(n));
+      if (others.length > 0) table.get(id)?.rpc.notify(METHOD.introduce, { ids: others });
+    }
+    this.ctx.counters.inc('overlay.stabilize.announced', added.length);
+  }
+
+  /**
+   * Asks neighbours for the nodes they know closest to us and links to those that fit; then asks the
+   * neighbours that this added, until a step adds nothing. Resolves with the links made.
+   */
+  async stabilize({ ask, maxSteps }: StabilizeOptions): Promise<number> {
+    const { table, self, config, contacts, counters } = this.ctx;
+    const asked = new Set<Id>();
+    let linked = 0;
+    for (let step = 0; step < maxSteps; step++) {
+      const fresh = table.neighbours().filter((id) => !asked.has(id));
+      let targets: Id[];
+      if (step === 0 && ask < fresh.length) {
+        targets = [];
+        for (let i = 0; i < ask; i++) targets.push(fresh[(this.rotation + i) % fresh.length]!);
+        this.rotation += ask;
+      } else targets = fresh;
+      if (targets.length === 0) break;
+      const found = new Map<Id, Id>();
+      await Promise.all([...new Set(targets)].map(async (id) => {
+        asked.add(id);
+        const peer = table.get(id);
+        if (!peer) return;
+        try {
+          const reply = await peer.rpc.request(METHOD.near, { key: self, n: config.neighbourhoodSize + 4 });
+          const parsed = v.safeParse(NeighboursReply, reply);
+          if (!parsed.success) return this.ctx.drop('bad-near');
+          for (const x of parsed.output.ids) {
+            if (x === self || found.has(x)) continue;
+            found.set(x, id);
+            if (!table.has(x)) contacts.add(x, id);
+          }
+        } catch {
+          // The failure detector deals with a neighbour that does not answer.
+        }
+      }));
+      counters.inc('overlay.stabilize.asked', targets.length);
+      const picks = [...found.keys()]
+        .filter((id) => this.wanted(id) && table.fitsNeighbourhood(id))
+        .sort((a, b) => compareDistance(self, a, b))
+        .slice(0, config.neighbourhoodSize);
+      if (picks.length === 0) break;
+      const results = await Promise.all(picks.map((id) => this.signaling.connect(id, found.get(id))));
+      const made = results.filter(Boolean).length;
+      linked += made;
+      counters.inc('overlay.stabilize.linked', made);
+    }
+    return linked;
+  }
+}
