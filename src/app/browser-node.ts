@@ -51,7 +51,6 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     SimplePeer: SimplePeer as unknown as SimplePeerConstructor,
   });
   const client = new SignalingClient({ url: signalUrl, id: identity.id, WebSocket: WebSocket as unknown as WebSocketConstructor, clock, rng });
-  let bootstrap!: ServerBootstrap;
   const node = new SelfmeshNode({
     identity,
     scheme: ed25519Scheme,
@@ -64,7 +63,7 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     overlay: { bootstrapLinks: 1 },
   });
   // Server links go through the node's (metered) connector like every other link.
-  bootstrap = new ServerBootstrap({
+  const bootstrap: ServerBootstrap = new ServerBootstrap({
     client,
     connector: node.connector,
     room,

@@ -20,7 +20,7 @@ export interface NodeSummary {
 export class NodeSummaryService {
   /** Components report themselves here once the component runtime is attached. */
   components: () => Array<{ name: string; version: string }> = () => [];
-  load: () => number = () => 0;
+  private sample = { at: 0, messages: 0, rate: 0 };
 
   constructor(private readonly node: SelfmeshNode) {
     node.methods.register(NODE_SUMMARY, v.object({}), () => this.local());
@@ -37,6 +37,18 @@ export class NodeSummaryService {
       uptimeMs: this.node.parts.clock.now() - this.node.startedAt,
       components: this.components(),
     };
+  }
+
+  /** Messages per second in and out, over the time since the previous sample (at least 1 s apart). */
+  load(): number {
+    const now = this.node.parts.clock.now();
+    const t = this.node.traffic;
+    const messages = t.messagesIn + t.messagesOut;
+    if (now - this.sample.at >= 1_000) {
+      const rate = this.sample.at === 0 ? 0 : ((messages - this.sample.messages) * 1000) / (now - this.sample.at);
+      this.sample = { at: now, messages, rate: Math.round(rate * 10) / 10 };
+    }
+    return this.sample.rate;
   }
 
   async ask(node: Id): Promise<NodeSummary> {
