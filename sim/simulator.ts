@@ -10,7 +10,20 @@ interface Timer {
 }
 
 /** Resolves after every queued microtask (and every microtask those queue) has run. */
-const drainMicrotasks = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** A macrotask: Node's setImmediate, or a MessageChannel post in a browser worker (no 4 ms clamp). */
+const macrotask: (fn: () => void) => void =
+  typeof setImmediate === 'function'
+    ? (fn) => setImmediate(fn)
+    : (() => {
+        const channel = new MessageChannel();
+        const queue: Array<() => void> = [];
+        channel.port1.onmessage = () => queue.shift()?.();
+        return (fn: () => void) => {
+          queue.push(fn);
+          channel.port2.postMessage(null);
+        };
+      })();
+const drainMicrotasks = () => new Promise<void>((resolve) => macrotask(resolve));
 
 export class Simulator implements Clock {
   private heap: Timer[] = [];
