@@ -5,7 +5,7 @@ import { build } from 'vite';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { join } from 'node:path';
 import { startSignalingServer } from '../signaling/server.ts';
-import { pssOfTreeKB } from './process-memory.ts';
+import { pssOfChildBrowsersKB } from './process-memory.ts';
 import { percentile, mean } from './stats.ts';
 import { renderReport } from './report.ts';
 
@@ -39,13 +39,6 @@ async function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS });
 }
 
-function browserPid(browser: Browser): number {
-  // playwright-core exposes the launched process on the browser's internal connection.
-  const proc = (browser as unknown as { _connection?: unknown; process?: () => { pid?: number } }).process?.();
-  if (proc?.pid) return proc.pid;
-  throw new Error('cannot find the browser process id');
-}
-
 async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, stats: () => { framesIn: number; framesOut: number }): Promise<BrowserRow> {
   const room = `bench-${tabs}-${Date.now().toString(36)}`;
   const context = await browser.newContext();
@@ -54,7 +47,7 @@ async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, 
   const before = stats();
   for (let i = 0; i < tabs; i++) {
     const page = await context.newPage();
-    await page.goto(`${httpUrl}/?bench#/r/${room}`);
+    await page.goto(`${httpUrl}/?headless#/r/${room}`);
     await page.waitForFunction(() => {
       const s = (window as unknown as { selfmesh?: { progress(): { done: string[] } } }).selfmesh;
       return !!s && s.progress().done.includes('joined');
@@ -72,7 +65,7 @@ async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, 
   }, null, { timeout: 60_000, polling: 100 })));
   const after = stats();
   const links = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { selfmesh: { links(): unknown[] } }).selfmesh.links().length)));
-  const memoryMBPerTab = pssOfTreeKB(browserPid(browser)) / 1024 / tabs;
+  const memoryMBPerTab = pssOfChildBrowsersKB() / 1024 / tabs;
 
   const lookups: number[] = [];
   const puts: number[] = [];
@@ -159,7 +152,7 @@ async function measureYWebrtc(browser: Browser, httpUrl: string, tabs: number, s
   }
   const after = stats();
   const links = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { bench: YBench }).bench.connectedPeers())));
-  const memoryMBPerTab = pssOfTreeKB(browserPid(browser)) / 1024 / tabs;
+  const memoryMBPerTab = pssOfChildBrowsersKB() / 1024 / tabs;
   const broadcasts: number[] = [];
   for (let i = 0; i < 10; i++) {
     const sender = pages[i % tabs]!;

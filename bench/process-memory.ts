@@ -37,3 +37,18 @@ export function pssOfTreeKB(rootPid: number): number {
   }
   return total;
 }
+
+/** PSS of every Chromium process this process started (the browser and all its children). */
+export function pssOfChildBrowsersKB(parentPid = process.pid): number {
+  let total = 0;
+  for (const pid of childrenOf().get(parentPid) ?? []) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (/chrom/i.test(cmd)) total += pssOfTreeKB(pid);
+  }
+  return total;
+}

@@ -1,7 +1,12 @@
 // `npm run bench -- swap --json`: hot swaps of a component under many concurrent callers, in Node.
 // Reports the pause (how long new calls were held) per swap, how many calls were held or in flight
 // during swaps, and how many calls were lost or failed (the target is 0). Options: --swaps N,
-// --callers N. rolloutSecondsFor8Tabs needs real tabs and the full node; it is filled in later.
+// --callers N. rolloutSecondsFor8Tabs: 8 real Chromium tabs (the built app, its signaling server) run
+// chat v1 loaded from the DHT; v2 is published from one tab; the time until all 8 run v2 (--tabs N,
+// --no-tabs to skip).
+import type { AppWindow } from '../test/e2e/browser.ts';
+import { closeBrowser, launchBrowser, openTabs, waitFor } from '../test/e2e/browser.ts';
+import { buildApp, startAppServer } from '../test/e2e/app-server.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { defineComponent, type ComponentDefinition } from '../src/components/define.ts';
 import { ComponentRuntime } from '../src/components/runtime.ts';
@@ -42,6 +47,27 @@ function counter(version: string, stateVersion: number): ComponentDefinition {
 function quantile(sorted: number[], q: number): number {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Seconds from v2's publish (in one tab) until every tab runs it, in a room of `tabs` tabs on chat v1. */
+async function rolloutSeconds(tabs: number): Promise<{ seconds: number; publish: string }> {
+  const server = await startAppServer(await buildApp());
+  const browser = await launchBrowser();
+  try {
+    const pages = await openTabs(browser, tabs, 'bench-rollout', { baseUrl: server.httpUrl, timeoutMs: 90_000 });
+    const runs = (version: string) => () =>
+      (window as unknown as AppWindow).selfmesh.components().some((c) => c.name === 'chat' && c.version === version && c.state === 'started');
+    for (const page of pages) await waitFor(page, runs('1.0.0'), undefined, 90_000);
+    const clock = systemClock();
+    const started = clock.now();
+    const published = pages[0]!.evaluate(() => (window as unknown as AppWindow).selfmesh.publish('chat', '2.0.0'));
+    await Promise.all(pages.map((page) => waitFor(page, runs('2.0.0'), undefined, 60_000)));
+    const seconds = (clock.now() - started) / 1000;
+    return { seconds: Math.round(seconds * 1000) / 1000, publish: (await published).text };
+  } finally {
+    await closeBrowser(browser);
+    await server.close();
+  }
 }
 
 export async function run(args: string[]): Promise<unknown> {
@@ -101,6 +127,8 @@ export async function run(args: string[]): Promise<unknown> {
   await Promise.all(loops);
   const elapsed = (clock.now() - started) / 1000;
   pauses.sort((a, b) => a - b);
+  const tabs = opt('tabs', 8);
+  const rollout = args.includes('--no-tabs') ? null : await rolloutSeconds(tabs);
   const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
     swapPauseMsP50: round(quantile(pauses, 0.5)),
@@ -109,8 +137,8 @@ export async function run(args: string[]): Promise<unknown> {
     callsDuringSwap,
     lostCalls: issued - ok,
     failedCalls: failed,
-    rolloutSecondsFor8Tabs: null,
-    note: 'rolloutSecondsFor8Tabs needs 8 real Chromium tabs and the full node; measured by the e2e rollout once the node is composed',
+    rolloutSecondsFor8Tabs: tabs === 8 ? (rollout?.seconds ?? null) : null,
+    ...(rollout ? { rolloutTabs: tabs, rolloutSeconds: rollout.seconds, rolloutPublish: rollout.publish } : {}),
     swaps,
     failedSwaps,
     callers,

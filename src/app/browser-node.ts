@@ -15,8 +15,63 @@ import { IDENTITY_KEY, loadOrCreateIdentity } from './identity-store.ts';
 import { JoinTracker, nodeFacade } from './node-facade.ts';
 import type { NodeApi, RoomEvent } from './node-api.ts';
 import { registerTestMethods } from './test-methods.ts';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { importIdentity } from '../core/identity.ts';
+import { readManifestFields } from '../components/publish.ts';
+import { NodeComponents } from '../node/components.ts';
+import { componentFacade, publishTampered, type ShippedComponent } from './node-facade.ts';
+import type { ComponentService } from './node-api.ts';
+import chatV1 from '../components/shipped/chat-v1.js?raw';
+import chatV2 from '../components/shipped/chat-v2.js?raw';
+import kvV1 from '../components/shipped/kv-v1.js?raw';
 
-export type BrowserNodeApi = NodeApi & { eventLog(): RoomEvent[]; node: SelfmeshNode };
+export type BrowserNodeApi = NodeApi & {
+  eventLog(): RoomEvent[];
+  node: SelfmeshNode;
+  componentService: ComponentService;
+  /** For tests: the components this node runs, the chat, and publishing shipped code. */
+  components(): ReturnType<ComponentService['list']>;
+  chat: ComponentService['chat'];
+  publish(name: string, version: string): ReturnType<ComponentService['publishShipped']>;
+  nodeComponents: NodeComponents;
+  /** For the tamper test: stores a version of `name@from` whose code changed after signing. */
+  publishTampered(name: string, from: string, version: string): Promise<void>;
+};
+
+/**
+ * The room's trust (docs/decisions.md, "Who a room trusts"): the publisher keys in the link's `trust`
+ * parameter; a link without one makes this browser the room's creator, trusting its own key for the
+ * room (kept in localStorage, so the creator's other tabs can publish too).
+ */
+function roomTrust(room: string, rng: Rng): { trusted: string[]; publisher: Identity | null } {
+  const param = new URLSearchParams(location.search).get('trust');
+  const named = (param ?? '').split(',').map((k) => k.trim().toLowerCase()).filter((k) => /^[0-9a-f]{64}$/.test(k));
+  const slot = `selfmesh.publisher.${room}`;
+  let publisher: Identity | null = null;
+  try {
+    const stored = localStorage.getItem(slot);
+    if (stored) publisher = importIdentity(JSON.parse(stored) as Parameters<typeof importIdentity>[0]);
+  } catch {
+    publisher = null;
+  }
+  if (named.length > 0) return { trusted: named, publisher };
+  if (!publisher) {
+    publisher = createIdentity(rng);
+    localStorage.setItem(slot, JSON.stringify(exportIdentity(publisher)));
+  }
+  return { trusted: [bytesToHex(publisher.publicKey)], publisher };
+}
+
+async function shippedComponents(): Promise<Map<string, ShippedComponent>> {
+  const out = new Map<string, ShippedComponent>();
+  for (const text of [chatV1, chatV2, kvV1]) {
+    const source = utf8ToBytes(text);
+    // Our own code, imported once to read what it declares.
+    const fields = await readManifestFields(source, undefined, 'blob');
+    out.set(`${fields.name}@${fields.version}`, { source, fields });
+  }
+  return out;
+}
 
 /**
  * The lock named after the node id says a tab is alive with it. A duplicated tab copies sessionStorage
@@ -78,6 +133,16 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
   });
   registerTestMethods(node.methods);
   const api = nodeFacade({ node, room, clock, progress });
+  const { trusted, publisher } = roomTrust(room, rng);
+  const nodeComponents = new NodeComponents(node, { trust: () => ({ trustedPublishers: trusted }), urlKind: 'blob' });
+  const shipped = await shippedComponents();
+  const componentService = componentFacade({
+    components: nodeComponents,
+    publisher,
+    shipped,
+    readFields: (code) => readManifestFields(code, undefined, 'blob'),
+    author: identity.id.slice(0, 8),
+  });
 
   let everOpen = false;
   client.on('open', () => {
@@ -89,11 +154,14 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     if (!everOpen) progress.fail('server-unreachable', `Cannot reach the signaling server at ${signalUrl}; retrying.`);
   });
   node.overlay.events.on('linkUp', () => progress.done('first-link'));
+  // The table counts as filled once the neighbourhood is linked, or once joining has stopped adding
+  // links for a moment (a small room has fewer nodes than a neighbourhood).
+  let settle: ReturnType<typeof setTimeout> | undefined;
   const checkFilled = () => {
-    const { links, contacts } = node.overlay.stats();
-    if (progress.get().done.includes('joined') && links >= Math.min(node.overlay.config.neighbourhoodSize, links + contacts)) {
-      progress.done('table-filled');
-    }
+    if (!progress.get().done.includes('joined') || progress.get().done.includes('table-filled')) return;
+    clearTimeout(settle);
+    if (node.overlay.stats().links >= node.overlay.config.neighbourhoodSize) progress.done('table-filled');
+    else settle = setTimeout(() => progress.done('table-filled'), 1_500);
   };
   node.overlay.events.on('linkUp', checkFilled);
   bootstrap.start();
@@ -105,6 +173,11 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     await node.start();
     progress.done('joined');
     checkFilled();
+    // Each tab runs the shipped components from the DHT, through the verifying loader.
+    let left = false;
+    addEventListener('pagehide', () => (left = true));
+    for (const id of ['chat@1.0.0', 'kv@1.0.0'])
+      void nodeComponents.ensure(id.split('@')[0]!, { ...shipped.get(id)!, publisher }, () => left);
     const report = await recoverOrphans({
       selfId: identity.id,
       locks: navigator.locks,
@@ -123,5 +196,17 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     console.error('selfmesh: join failed', e);
     progress.fail('other', `Joining failed: ${errorMessage(e)}`);
   });
-  return Object.assign(api, { node });
+  return Object.assign(api, {
+    node,
+    componentService,
+    nodeComponents,
+    components: () => componentService.list(),
+    chat: componentService.chat,
+    publish: (name: string, version: string) => componentService.publishShipped(name, version),
+    publishTampered: async (name: string, from: string, version: string) => {
+      const s = shipped.get(`${name}@${from}`);
+      if (!s || !publisher) throw new Error(`cannot tamper with ${name}@${from} here`);
+      await publishTampered(nodeComponents, publisher, s, version);
+    },
+  });
 }
