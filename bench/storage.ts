@@ -14,8 +14,11 @@ export interface StorageRow {
   churn: number | null;
   /** Keys whose latest acknowledged write no live node holds, or that read back wrong, at the end. */
   lostAcked: number;
-  /** Of those, keys whose every replica died before repair could run (beyond the invariant's premise). */
+  /** Keys whose last live replica died with a departure (all r holders gone before repair finished). */
   lostAllReplicasDied: number;
+  /** For those keys: seconds between the first unrepaired holder death and the last one (max, median). */
+  lostWindowSecondsMax: number;
+  lostWindowSecondsP50: number;
   putMsP50: number;
   getMsP50: number;
   putMsP99: number;
@@ -59,7 +62,7 @@ async function runOne(n: number, keyCount: number, session: number | null, minut
   } else {
     await sessionChurn(sw, { ...workload, meanSessionMs: session * 60_000, durationMs: minutes * 60_000 });
   }
-  const converged = await waitUntilConverged(sw, 15 * 60_000, 10_000);
+  const converged = await waitUntilConverged(sw, 15 * 60_000, 10_000, true);
   const reads = await readAll(sw, keys, Math.max(100, n / 2));
   const lost = new Set([...sw.lostKeys(), ...reads.wrong]);
   const repairBytes = sw.meters().repairBytes - before.repairBytes;
@@ -69,6 +72,8 @@ async function runOne(n: number, keyCount: number, session: number | null, minut
     n, keys: keyCount, churn: session,
     lostAcked: lost.size,
     lostAllReplicasDied: sw.departures.reduce((a, d) => a + d.lostKeys, 0),
+    lostWindowSecondsMax: Math.max(0, ...sw.departures.flatMap((d) => d.lostWindows)),
+    lostWindowSecondsP50: percentile(sw.departures.flatMap((d) => d.lostWindows), 50),
     putMsP50: percentile(sw.ops.putMs, 50), getMsP50: percentile(sw.ops.getMs, 50),
     putMsP99: percentile(sw.ops.putMs, 99), getMsP99: percentile(sw.ops.getMs, 99),
     repairSecondsP50: percentile(sw.repairSeconds, 50), repairSecondsP99: percentile(sw.repairSeconds, 99),
@@ -90,7 +95,7 @@ export async function run(args: string[]): Promise<StorageRow[]> {
   const quick = args.includes('--quick');
   const n = opt('n', quick ? 200 : 1_000);
   const keys = opt('keys', quick ? 2_000 : 10_000);
-  const minutes = opt('minutes', quick ? 10 : 30);
+  const minutes = opt('minutes', quick ? 10 : 15);
   const seed = opt('seed', 1);
   const rows: StorageRow[] = [];
   for (const session of [null, 10, 2]) {

@@ -55,13 +55,14 @@ async function rolloutSeconds(tabs: number): Promise<{ seconds: number; publish:
   const browser = await launchBrowser();
   try {
     const pages = await openTabs(browser, tabs, 'bench-rollout', { baseUrl: server.httpUrl, timeoutMs: 90_000 });
-    const runs = (version: string) => () =>
+    // Runs in the page: the version comes in as the argument, not from this closure.
+    const runs = (version: string) =>
       (window as unknown as AppWindow).selfmesh.components().some((c) => c.name === 'chat' && c.version === version && c.state === 'started');
-    for (const page of pages) await waitFor(page, runs('1.0.0'), undefined, 90_000);
+    for (const page of pages) await waitFor(page, runs, '1.0.0', 90_000);
     const clock = systemClock();
     const started = clock.now();
     const published = pages[0]!.evaluate(() => (window as unknown as AppWindow).selfmesh.publish('chat', '2.0.0'));
-    await Promise.all(pages.map((page) => waitFor(page, runs('2.0.0'), undefined, 60_000)));
+    await Promise.all(pages.map((page) => waitFor(page, runs, '2.0.0', 60_000)));
     const seconds = (clock.now() - started) / 1000;
     return { seconds: Math.round(seconds * 1000) / 1000, publish: (await published).text };
   } finally {

@@ -137,9 +137,15 @@ export async function sessionChurn(sw: StorageWorld, options: SessionChurnOption
   await done();
 }
 
-/** Waits (bounded) until every key has r live replicas and its r true holders agree. */
-export async function waitUntilConverged(sw: StorageWorld, maxMs: number, stepMs = 5_000): Promise<boolean> {
-  return sw.sim.runUntil(() => sw.pendingRepairs === 0 && sw.underReplicated().length === 0 && sw.disagreeing().length === 0, maxMs, stepMs);
+/**
+ * Waits (bounded) until every key has r live replicas and its r true holders agree. Keys whose every
+ * replica died are left out with `ignoreLost` (nothing can bring them back; they are counted as lost).
+ */
+export async function waitUntilConverged(sw: StorageWorld, maxMs: number, stepMs = 5_000, ignoreLost = false): Promise<boolean> {
+  return sw.sim.runUntil(
+    () => sw.pendingRepairs === 0 && sw.underReplicated(!ignoreLost).length === 0 && sw.disagreeing(!ignoreLost).length === 0,
+    maxMs, stepMs,
+  );
 }
 
 /** Reads every key once (from random live nodes) and returns how many reads were right, wrong, failed. */

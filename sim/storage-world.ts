@@ -67,6 +67,11 @@ export interface DepartureRecord {
   minReplicasLeft: number;
   /** Deaths whose repair was still pending when this one happened. */
   pendingBefore: number;
+  /**
+   * For each key lost here: seconds since the earliest departure still unrepaired for it, i.e. how fast
+   * all r holders went (a window shorter than repair is beyond what any r-replica store survives).
+   */
+  lostWindows: number[];
 }
 
 export class StorageOracle {
@@ -263,22 +268,27 @@ export class StorageWorld {
     return lost;
   }
 
-  /** Keys with an acknowledged write that have fewer than r live replicas of it. */
-  underReplicated(): Id[] {
+  /** Keys with an acknowledged write that have fewer than r live replicas of it (lost ones too, unless told). */
+  underReplicated(includeLost = true): Id[] {
     const out: Id[] = [];
-    for (const [key, s] of this.keys) if (s.acked && this.liveReplicas(key) < this.r) out.push(key);
+    for (const [key, s] of this.keys) {
+      if (!s.acked) continue;
+      const live = this.liveReplicas(key);
+      if (live < this.r && (includeLost || live > 0)) out.push(key);
+    }
     return out;
   }
 
   /**
    * Keys whose r true holders do not all hold the same record, the newest any live node holds (what
-   * "all replicas agree" means once churn has stopped).
+   * "all replicas agree" means once churn has stopped). Lost keys (no live replica) count unless told.
    */
-  disagreeing(): Id[] {
+  disagreeing(includeLost = true): Id[] {
     const out: Id[] = [];
     for (const [key, s] of this.keys) {
       if (!s.acked) continue;
       const newest = this.oracle.newestLive(key);
+      if (!includeLost && (newest === null || this.liveReplicas(key) === 0)) continue;
       const ok = newest !== null && this.trueHolders(key).every((id) => {
         const held = this.oracle.held(key, id);
         return held !== undefined && compareStamp(held.stamp, newest) === 0;
@@ -395,7 +405,7 @@ export class StorageWorld {
     } else {
       this.world.crash(id, how === 'crash');
     }
-    const record: DepartureRecord = { node: id, at, how, lostKeys: 0, minReplicasLeft: Infinity, pendingBefore };
+    const record: DepartureRecord = { node: id, at, how, lostKeys: 0, minReplicasLeft: Infinity, pendingBefore, lostWindows: [] };
     const repair: PendingRepair = { node: id, at: this.sim.now(), keys: new Set() };
     for (const key of held) {
       const stamp = this.ackedStamp(key);
@@ -403,7 +413,11 @@ export class StorageWorld {
       if (!stamp || !h || compareStamp(h.stamp, stamp) < 0) continue;
       const left = this.liveReplicas(key);
       record.minReplicasLeft = Math.min(record.minReplicasLeft, left);
-      if (left === 0) record.lostKeys++;
+      if (left === 0) {
+        record.lostKeys++;
+        const first = this.pending.find((p) => p.keys.has(key));
+        record.lostWindows.push(first ? (at - first.at) / 1000 : 0);
+      }
       if (left < this.r) {
         repair.keys.add(key);
         this.lostReplicaBytes += h.bytes;

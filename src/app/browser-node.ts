@@ -62,15 +62,14 @@ function roomTrust(room: string, rng: Rng): { trusted: string[]; publisher: Iden
   return { trusted: [bytesToHex(publisher.publicKey)], publisher };
 }
 
-async function shippedComponents(): Promise<Map<string, ShippedComponent>> {
-  const out = new Map<string, ShippedComponent>();
+/** Fills `out` (the facade reads it when asked), so the join does not wait for it. */
+async function shippedComponents(out: Map<string, ShippedComponent>): Promise<void> {
   for (const text of [chatV1, chatV2, kvV1]) {
     const source = utf8ToBytes(text);
     // Our own code, imported once to read what it declares.
     const fields = await readManifestFields(source, undefined, 'blob');
     out.set(`${fields.name}@${fields.version}`, { source, fields });
   }
-  return out;
 }
 
 /**
@@ -135,7 +134,9 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
   const api = nodeFacade({ node, room, clock, progress });
   const { trusted, publisher } = roomTrust(room, rng);
   const nodeComponents = new NodeComponents(node, { trust: () => ({ trustedPublishers: trusted }), urlKind: 'blob' });
-  const shipped = await shippedComponents();
+  const shipped = new Map<string, ShippedComponent>();
+  // Without them (an import refused), the tab still joins and runs what the room publishes.
+  const shippedReady = shippedComponents(shipped).catch((e: unknown) => console.warn('selfmesh: shipped components unavailable', e));
   const componentService = componentFacade({
     components: nodeComponents,
     publisher,
@@ -176,8 +177,11 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     // Each tab runs the shipped components from the DHT, through the verifying loader.
     let left = false;
     addEventListener('pagehide', () => (left = true));
-    for (const id of ['chat@1.0.0', 'kv@1.0.0'])
-      void nodeComponents.ensure(id.split('@')[0]!, { ...shipped.get(id)!, publisher }, () => left);
+    await shippedReady;
+    for (const id of ['chat@1.0.0', 'kv@1.0.0']) {
+      const s = shipped.get(id);
+      void nodeComponents.ensure(id.split('@')[0]!, s && { ...s, publisher }, () => left);
+    }
     const report = await recoverOrphans({
       selfId: identity.id,
       locks: navigator.locks,

@@ -80,4 +80,60 @@ export interface NodeApi {
   broadcast?(payload: unknown): Promise<string>;
   /** When this node first received the broadcast with that id (ms since the epoch), or null. */
   broadcastSeenAt?(id: string): number | null;
+  /** The node's component runtime (real nodes only). */
+  componentService?: ComponentService;
+}
+
+/** A component running on this node, as the app shows it. */
+export interface ComponentInfo {
+  name: string;
+  version: string;
+  state: string;
+  provides: string[];
+  load: number;
+}
+
+export interface ChatMessage {
+  id: string;
+  author: string;
+  text: string;
+  at: number;
+  /** Chat 2 only: the author's colour and the reactions. */
+  color?: string;
+  reactions?: Record<string, string[]>;
+}
+
+export interface ComponentOutcome {
+  ok: boolean;
+  text: string;
+  name?: string;
+  version?: string;
+}
+
+/** The node's components: list, publish, swap (here or room-wide), and the chat component. */
+export interface ComponentService {
+  list(): ComponentInfo[];
+  /** Called on installs, swaps and log entries; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
+  log(): Array<{ at: number; ok: boolean; text: string }>;
+  /** Publisher keys (hex) the room trusts, and this tab's key if the room trusts it. */
+  trusted(): string[];
+  publisherKey(): string | null;
+  /** Components shipped with this build, which this tab can publish. */
+  shipped(): Array<{ name: string; version: string }>;
+  /** Versions of `name` that trusted publishers list, oldest first. */
+  available(name: string): Promise<string[]>;
+  publishShipped(name: string, version: string): Promise<ComponentOutcome>;
+  /** Publishes a self-contained ES module (its default export says what it is). */
+  publishSource(source: string): Promise<ComponentOutcome>;
+  /** Swaps here (`node`), room-wide (`room`), or on the node with that id. */
+  swap(name: string, version: string | undefined, options: { rollback?: boolean; scope: 'node' | 'room' | Id }): Promise<ComponentOutcome>;
+  /** Trading: the nodes that advertise `iface` in a version range, least loaded first. */
+  providers(iface: string, range?: string): Promise<Array<{ node: Id; component: string; version: string; load: number }>>;
+  chat: {
+    send(text: string): Promise<ChatMessage>;
+    history(): Promise<ChatMessage[]>;
+    react(id: string, emoji: string): Promise<boolean>;
+    onMessage(listener: () => void): () => void;
+  };
 }

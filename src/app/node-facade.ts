@@ -7,6 +7,16 @@ import type { SelfmeshNode } from '../node.ts';
 import { METHOD } from '../overlay/messages.ts';
 import { keyFor } from '../storage/records.ts';
 import type { JoinProgress, JoinStep, LinkInfo, NodeApi, NodeStats, RoomEvent } from './node-api.ts';
+import type { ChatMessage, ComponentOutcome, ComponentService } from './node-api.ts';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { errorMessage } from '../core/errors.ts';
+import type { Identity } from '../core/identity.ts';
+import type { ManifestFields } from '../components/manifest.ts';
+import type { SwapReport } from '../components/hot-swap.ts';
+import { codeStorePort, type NodeComponents } from '../node/components.ts';
+import { codeHashOf, signManifest } from '../components/manifest.ts';
+import { manifestRecord, versionsRecord } from '../components/registry.ts';
+import { compareVersions } from '../components/semver.ts';
 
 const EVENT_LOG_MAX = 500;
 
@@ -125,4 +135,124 @@ export function nodeFacade({ node, room, clock, progress }: FacadeOptions): Node
     broadcast: async (payload: unknown) => node.broadcaster.send('app', payload),
     broadcastSeenAt: (id: string) => node.broadcaster.seenAt(id),
   };
+}
+
+export interface ShippedComponent {
+  source: Uint8Array;
+  fields: ManifestFields;
+}
+
+export interface ComponentFacadeOptions {
+  components: NodeComponents;
+  /** This tab's publisher key for the room, if it has one. */
+  publisher: Identity | null;
+  /** Shipped code by `name@version`. */
+  shipped: Map<string, ShippedComponent>;
+  /** Reads name, version and interfaces from a module (imports it: the publisher's own code only). */
+  readFields: (code: Uint8Array) => Promise<ManifestFields>;
+  author: string;
+}
+
+/** ComponentService over the node's components, for the views and `window.selfmesh`. */
+export function componentFacade(o: ComponentFacadeOptions): ComponentService {
+  const { components: nc, publisher } = o;
+  const rt = nc.runtime;
+  const publish = async (source: Uint8Array, fields: ManifestFields): Promise<ComponentOutcome> => {
+    try {
+      const { manifest, rollout } = await nc.publish(publisher, source, fields);
+      const swapped = rollout.outcomes.filter((x) => x.status === 'swapped').length;
+      const failed = rollout.outcomes.find((x) => x.status === 'failed');
+      return {
+        ok: rollout.ok,
+        name: manifest.name,
+        version: manifest.version,
+        text: rollout.ok
+          ? `published ${manifest.name}@${manifest.version}; ${swapped} of ${rollout.outcomes.length} nodes swapped`
+          : `published ${manifest.name}@${manifest.version}, but the rollout stopped: ${failed?.error ?? 'a node failed'}; ${rollout.rolledBack.length} rolled back`,
+      };
+    } catch (e) {
+      return { ok: false, text: errorMessage(e) };
+    }
+  };
+  const report = (r: SwapReport): ComponentOutcome => ({
+    ok: r.ok,
+    name: r.component,
+    version: r.to,
+    text: r.ok ? `${r.component} ${r.from} → ${r.to}` : (r.error?.message ?? 'swap failed'),
+  });
+  return {
+    list: () => rt.list(),
+    onChange: (listener) => nc.events.on('change', listener),
+    log: () => [...nc.log],
+    trusted: () => nc.trustedKeys(),
+    publisherKey: () => (nc.canPublish(publisher) ? bytesToHex(publisher.publicKey) : null),
+    shipped: () => [...o.shipped.values()].map((s) => ({ name: s.fields.name, version: s.fields.version })),
+    available: (name) => rt.availableVersions(name).catch((): string[] => []),
+    publishShipped: async (name, version) => {
+      const s = o.shipped.get(`${name}@${version}`);
+      if (!s) return { ok: false, text: `${name}@${version} is not shipped with this build` };
+      return publish(s.source, s.fields);
+    },
+    publishSource: async (text) => {
+      const code = utf8ToBytes(text);
+      let fields: ManifestFields;
+      try {
+        fields = await o.readFields(code);
+      } catch (e) {
+        return { ok: false, text: `not a component module: ${errorMessage(e)}` };
+      }
+      return publish(code, fields);
+    },
+    swap: async (name, version, { rollback = false, scope }) => {
+      try {
+        if (scope === 'node') return report(await nc.swapHere(name, version, rollback));
+        if (scope !== 'room') return report(await nc.swapOn(scope, name, version, rollback));
+        const r = await nc.swapRoom(name, version, rollback, publisher);
+        const failed = r.outcomes.find((x) => x.status === 'failed');
+        const swapped = r.outcomes.filter((x) => x.status === 'swapped').length;
+        return {
+          ok: r.ok,
+          name,
+          version,
+          text: r.ok ? `${swapped} of ${r.outcomes.length} nodes swapped` : `stopped: ${failed?.error ?? 'a node failed'}; ${r.rolledBack.length} rolled back`,
+        };
+      } catch (e) {
+        return { ok: false, text: errorMessage(e) };
+      }
+    },
+    providers: (iface, range) => nc.trader.findProviders(iface, range),
+    chat: {
+      send: (text) => rt.call('chat', 'send', [o.author, text]) as Promise<ChatMessage>,
+      history: () => rt.call('chat', 'history') as Promise<ChatMessage[]>,
+      react: (id, emoji) => rt.call('chat', 'react', [id, emoji, o.author]) as Promise<boolean>,
+      onMessage: (listener) =>
+        rt.events.on('event', (e) => {
+          if (e.component === 'chat') listener();
+        }),
+    },
+  };
+}
+
+/**
+ * For the end-to-end test of invariant 6: stores `version` of a shipped component whose code was
+ * changed after its manifest was signed (the manifest names the changed code's hash, the signature is
+ * the original's), as an attacker with write access to the DHT could. Loading it must be refused.
+ */
+export async function publishTampered(
+  nc: NodeComponents,
+  publisher: Identity,
+  shipped: ShippedComponent,
+  version: string,
+): Promise<void> {
+  const fields = { ...shipped.fields, version };
+  const manifest = signManifest(publisher, fields, shipped.source);
+  const code = utf8ToBytes(new TextDecoder().decode(shipped.source) + '\n// changed after signing\n');
+  const store = codeStorePort(nc.node.storage, publisher);
+  await store.putImmutable(code);
+  await store.putSigned(manifestRecord(fields.name, version), { ...manifest, codeHash: codeHashOf(code) });
+  const versions = await nc.registry.versions(publisher.publicKey, fields.name);
+  await store.putSigned(versionsRecord(fields.name), {
+    name: fields.name,
+    versions: [...new Set([...versions, version])].sort(compareVersions),
+  });
 }

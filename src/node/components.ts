@@ -28,6 +28,8 @@ import { keyFor } from '../storage/records.ts';
 export const ROOM_TOPIC = 'component/room/';
 export const NOTICE_TOPIC = 'component/notice';
 const OFFER_TTL_MS = 60_000;
+/** The publisher's signed record of the version the room should run (after a rollout or rollback). */
+export const currentRecord = (name: string) => `component/${name}/current`;
 const MAX_OFFERS = 256;
 
 /** The code store over storage; putSigned signs as `publisher` (the publisher's key, not the node's). */
@@ -103,6 +105,8 @@ export interface NodeComponentsOptions {
   urlKind: ModuleUrlKind;
   importer?: Importer;
   advertiseMs?: number;
+  /** How often a node compares what it runs with the room's current version (for missed notices). */
+  syncMs?: number;
   canaryShare?: number;
 }
 
@@ -121,7 +125,11 @@ export class NodeComponents {
   /** Versions this node failed to swap to: a notice does not make it try them again. */
   private readonly failed = new Set<string>();
   private readonly clock: Clock;
+  /** Read-only view of the code store (writes go through a port bound to a publisher key). */
+  private readonly store: CodeStorePort;
   private readonly offs: Array<() => void> = [];
+  /** The room's current version of each component as this node last followed it. */
+  private readonly followed = new Map<string, string>();
 
   constructor(
     readonly node: SelfmeshNode,
@@ -129,7 +137,8 @@ export class NodeComponents {
   ) {
     this.clock = node.parts.clock;
     const scheme = node.parts.scheme;
-    this.registry = new ComponentRegistry(codeStorePort(node.storage));
+    this.store = codeStorePort(node.storage);
+    this.registry = new ComponentRegistry(this.store);
     this.trader = new Trader(tradingPort(node.storage, this.clock), { clock: this.clock, node: node.id, ttlMs: OFFER_TTL_MS });
     this.runtime = new ComponentRuntime({
       node: node.id,
@@ -152,11 +161,13 @@ export class NodeComponents {
       }),
       this.runtime.events.on('swap', (r) => {
         this.note(r.ok, r.ok ? `${r.component} ${r.from} → ${r.to} (paused ${r.pauseMs.toFixed(1)} ms)` : r.error?.message ?? 'swap failed');
-        if (!r.ok) this.failed.add(`${r.component}@${r.to}`);
+        // A version that failed on its own (start, health...) is not tried again; a busy component is.
+        if (!r.ok && r.error?.stage !== 'drain') this.failed.add(`${r.component}@${r.to}`);
         this.advertiseSoon();
       }),
       this.runtime.events.on('installed', () => this.events.emit('change', undefined)),
       every(this.clock, options.advertiseMs ?? 15_000, () => this.advertiseSoon()),
+      every(this.clock, options.syncMs ?? 20_000, () => void this.sync().catch(() => undefined)),
     );
   }
 
@@ -177,6 +188,10 @@ export class NodeComponents {
     this.runtime.advertise().catch(() => this.node.counters.inc('component.advertiseFailed'));
   }
 
+  trustedKeys(): string[] {
+    return [...this.options.trust().trustedPublishers];
+  }
+
   /** Whether this key may publish for the room (the room trusts it). */
   canPublish(key: Identity | null | undefined): key is Identity {
     return !!key && isTrusted(this.options.trust(), bytesToHex(key.publicKey));
@@ -193,16 +208,19 @@ export class NodeComponents {
     cancelled: () => boolean = () => false,
     retryMs = 1_000,
   ): Promise<void> {
-    while (!this.runtime.get(name) && !cancelled()) {
+    // Backs off to 10× retryMs, so a room whose trusted publisher never publishes costs little.
+    for (let tries = 0; !this.runtime.get(name) && !cancelled(); tries++) {
       try {
         const known = await this.runtime.availableVersions(name);
         if (known.length === 0 && shipped && this.canPublish(shipped.publisher))
           await publishComponent(codeStorePort(this.node.storage, shipped.publisher), shipped.publisher, shipped.source, shipped.fields);
         if (known.length > 0 || shipped) {
-          const c = await this.runtime.installFrom(name, undefined, {
+          const current = await this.roomCurrent(name);
+          const c = await this.runtime.installFrom(name, current ?? undefined, {
             bindings: { room: roomTarget(name, roomBroadcastPort(this.node), this.node.id) },
           });
           await this.runtime.start(name);
+          if (current) this.followed.set(name, current);
           this.note(true, `installed ${name}@${c.version}`);
           this.advertiseSoon();
           return;
@@ -210,14 +228,15 @@ export class NodeComponents {
       } catch (e) {
         if (isSelfmeshError(e, 'BAD_SIGNATURE') || isSelfmeshError(e, 'UNTRUSTED')) this.note(false, errorMessage(e));
       }
-      await new Promise<void>((r) => this.clock.setTimeout(r, retryMs));
+      await new Promise<void>((r) => this.clock.setTimeout(r, retryMs * Math.min(10, 1 + tries / 4)));
     }
   }
 
   /** Publishes code signed by `publisher` (refused unless the room trusts it), then rolls it out. */
   async publish(publisher: Identity | null, source: Uint8Array, fields: ManifestFields): Promise<{ manifest: Manifest; rollout: RolloutResult }> {
+    const who = publisher ? `the key ${bytesToHex(publisher.publicKey).slice(0, 12)}…` : 'any key of this tab';
     if (!this.canPublish(publisher))
-      throw new SelfmeshError('UNTRUSTED', `this room does not trust ${publisher ? 'the key ' + bytesToHex(publisher.publicKey).slice(0, 12) + '…' : 'any key of this tab'}; it cannot publish here`);
+      throw new SelfmeshError('UNTRUSTED', `this room does not trust ${who}; it cannot publish here`);
     const { manifest } = await publishComponent(codeStorePort(this.node.storage, publisher), publisher, source, fields);
     this.note(true, `published ${manifest.name}@${manifest.version}`);
     const result = await this.swapRoom(manifest.name, manifest.version, false, publisher);
@@ -255,10 +274,46 @@ export class NodeComponents {
     );
     this.note(result.ok, `${rollbackSwap ? 'rollback' : 'rollout'} of ${name}@${target}: ${result.outcomes.filter((o) => o.status === 'swapped').length}/${result.outcomes.length} swapped${result.ok ? '' : ', ' + (result.outcomes.find((o) => o.error)?.error ?? 'failed')}`);
     if (result.ok && target && publisher && this.canPublish(publisher)) {
+      // Late joiners and nodes that miss the notice read this record (ensure, sync).
+      await codeStorePort(this.node.storage, publisher)
+        .putSigned(currentRecord(name), { name, version: target })
+        .catch((e: unknown) => this.note(false, `could not record ${name}@${target} as current: ${errorMessage(e)}`));
+      this.followed.set(name, target);
       const unsigned = { kind: rollbackSwap ? ('rollback' as const) : ('release' as const), name, version: target, publisher: bytesToHex(publisher.publicKey) };
       this.node.broadcaster.send(NOTICE_TOPIC, { ...unsigned, signature: bytesToHex(publisher.sign(noticeBytes(unsigned))) });
     }
     return result;
+  }
+
+  /** The highest version that a trusted publisher recorded as the room's current one, or null. */
+  async roomCurrent(name: string): Promise<string | null> {
+    let best: string | null = null;
+    for (const key of this.options.trust().trustedPublishers) {
+      const rec = (await this.store.getSigned(hexToBytes(key), currentRecord(name)).catch(() => null)) as { name?: unknown; version?: unknown } | null;
+      if (rec?.name === name && typeof rec.version === 'string' && (!best || compareVersions(rec.version, best) > 0)) best = rec.version;
+    }
+    return best;
+  }
+
+  /**
+   * Follows changes of the room's current version that this node missed (a notice lost, a link down).
+   * Only a change is followed, so a swap asked for on this node alone stays until the room moves on.
+   */
+  async sync(): Promise<void> {
+    for (const c of this.runtime.list()) {
+      const current = await this.roomCurrent(c.name);
+      if (!current || current === this.followed.get(c.name)) continue;
+      const live = this.runtime.get(c.name);
+      if (!live || live.swapping || this.failed.has(`${c.name}@${current}`)) continue;
+      this.followed.set(c.name, current);
+      if (current !== live.version)
+        await this.swapHere(c.name, current, compareVersions(current, live.version) < 0).catch((e: unknown) => this.note(false, errorMessage(e)));
+    }
+  }
+
+  /** Asks one node (this one or another) to swap; it verifies the code against its own policy. */
+  swapOn(node: Id, name: string, version: string | undefined, rollback = false) {
+    return overlaySwapRequester((n, m, b, o) => this.node.calls.call(n, m, b, o), 15_000)(node, { component: name, version, rollback });
   }
 
   /** Nodes that cannot be reached, or no longer run the component, are skipped: the notice reaches them. */
@@ -289,6 +344,7 @@ export class NodeComponents {
     }
     const c = this.runtime.get(n.name);
     if (!c || c.swapping || this.failed.has(`${n.name}@${n.version}`)) return;
+    this.followed.set(n.name, n.version);
     const cmp = compareVersions(n.version, c.version);
     if ((n.kind === 'release' && cmp <= 0) || (n.kind === 'rollback' && cmp >= 0)) return;
     await this.swapHere(n.name, n.version, n.kind === 'rollback').catch((e: unknown) => this.note(false, errorMessage(e)));

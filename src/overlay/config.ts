@@ -47,7 +47,7 @@ export const DEFAULT_OVERLAY_CONFIG: OverlayConfig = {
   trimAboveLinks: 40,
   neighbourhoodSize: 8,
   slotBits: (bucket) => (bucket < 2 ? 2 : bucket < 8 ? 1 : 0),
-  routeTimeoutMs: 8_000,
+  routeTimeoutMs: 10_000,
   maxHops: 32,
   routeAttempts: 3,
   closestReplySize: 12,

@@ -90,7 +90,7 @@ export class Maintenance {
       if (this.ctx.table.size === 0) await this.recover([]);
       if (this.lostPeers.length > 0 && this.ctx.clock.now() < this.recoverUntil) await this.tryRecover();
       await this.stabilizer.stabilize({ ask: repair ? 3 : 1, maxSteps: 3 });
-      if (repair || this.rounds++ % SELF_LOOKUP_EVERY === 0) await this.selfLookup();
+      if (!repair && this.rounds++ % SELF_LOOKUP_EVERY === 0) await this.selfLookup();
       await this.fill(this.ctx.config.lookupsPerRound);
       this.trim();
     } finally {

@@ -23,6 +23,8 @@ export const RouteMessage = v.object({
   ttl: v.pipe(v.number(), v.minValue(0), v.maxValue(120_000)),
   /** A node that must not be chosen as next hop nor as destination (a joining node looking itself up). */
   avoid: v.optional(idSchema),
+  /** Set by the sending hop: the receiver acknowledges at once, so a dead hop is passed over quickly. */
+  nonce: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 export type RouteMessage = v.InferOutput<typeof RouteMessage>;
 
@@ -62,6 +64,9 @@ export const ProbeReply = v.object({ alive: v.nullable(v.boolean()) });
 /** Direct: a peer's own neighbourhood, exchanged in maintenance. */
 export const NeighboursReply = v.object({ ids: idList });
 
+/** Notify: a hop received the routed message with this nonce (sent before it forwards or answers). */
+export const RouteAck = v.object({ nonce: v.pipe(v.number(), v.integer(), v.minValue(0)) });
+
 /** Direct: the sender's linked nodes closest to `key` (the asker's own id, in stabilization). */
 export const NearRequest = v.object({ key: idSchema, n: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(32)) });
 
@@ -83,6 +88,7 @@ export const METHOD = {
   leave: 'ov.leave',
   need: 'ov.need',
   near: 'ov.near',
+  routeAck: 'ov.ack',
   introduce: 'ov.introduce',
   /** Notify: the sender has joined and may now be responsible for keys (a hop target). */
   ready: 'ov.ready',

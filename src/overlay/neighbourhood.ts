@@ -47,7 +47,7 @@ export class Stabilizer {
     for (const id of ids) {
       if (id === this.ctx.self || table.has(id)) continue;
       contacts.add(id, from);
-      if (this.wanted(id)) void this.signaling.connect(id, from);
+      if (this.wanted(id) && table.fitsNeighbourhood(id)) void this.signaling.connect(id, from);
     }
   }
 

@@ -87,6 +87,7 @@ export class Overlay {
   private lastNeighbours: Id[] = [];
   private neighbourCheckQueued = false;
   private recentLosses: Array<{ id: Id; at: number }> = [];
+  private earlyReady = new Set<Id>();
 
   constructor(private readonly opts: OverlayOptions) {
     this.id = opts.identity.id;
@@ -118,12 +119,12 @@ export class Overlay {
     this.methods.registerNotify(METHOD.ready, Empty, (_body, call) => {
       const peer = this.table.get(call.from);
       if (peer) peer.joining = false;
+      // Frames that arrived before the link was taken in are delivered while its Rpc is being built,
+      // before the peer is in the table: remember the ready for addLink.
+      else if (this.earlyReady.size < 256) this.earlyReady.add(call.from);
     });
     // A suspected neighbour no longer counts: its replacement must be found (and introduced) now.
-    this.events.on('suspected', () => {
-      this.queueNeighbourCheck();
-      this.maintenance.scheduleRepair();
-    });
+    this.events.on('suspected', () => this.queueNeighbourCheck());
     const closest = closestHandler(this.ctx);
     this.router.register(METHOD.join, ClosestRequest, closest);
     this.router.register(METHOD.closest, ClosestRequest, closest);
@@ -194,6 +195,7 @@ export class Overlay {
       if (this.table.get(id) === peer) this.detach(peer, reason);
     });
     this.table.add(peer);
+    if (this.earlyReady.delete(id)) peer.joining = false;
     if (this.state === 'running') peer.rpc.notify(METHOD.ready, null);
     this.contacts.remove(id);
     this.counters.inc(link.via === 'server' ? 'overlay.linksViaServer' : 'overlay.linksViaOverlay');
@@ -319,7 +321,8 @@ export class Overlay {
     if (reason !== 'dead' && !this.detector.isRecentlyDead(peer.id)) this.contacts.add(peer.id);
     if (reason !== 'dead' && reason !== 'broken') this.detector.onLinkLost(peer.id);
     this.noteLoss(peer.id);
-    this.maintenance.scheduleRepair();
+    // Only a lost neighbour or the last link of a slot leaves a hole worth an early round.
+    if (this.lastNeighbours.includes(peer.id) || !this.table.slotCovered(peer.bucket, peer.slot)) this.maintenance.scheduleRepair();
   }
 
   private noteLoss(id: Id): void {

@@ -3,10 +3,12 @@
 // along the same path. Every hop must get strictly closer to K, so a loop is impossible, and the hop
 // limit bounds what a forged message can cost.
 import * as v from 'valibot';
+import type { TimerHandle } from '../core/clock.ts';
 import { SelfmeshError, errorMessage, isSelfmeshError } from '../core/errors.ts';
 import { compareDistance, type Id } from '../core/id.ts';
 import type { OverlayContext } from './context.ts';
-import { METHOD, RouteMessage, RouteReply } from './messages.ts';
+import type { Peer } from './routing-table.ts';
+import { METHOD, RouteAck, RouteMessage, RouteReply } from './messages.ts';
 
 export interface RoutedContext {
   key: Id;
@@ -44,12 +46,40 @@ interface Routed {
 
 /** Time a hop keeps for itself to hear back from the next one and retry elsewhere. */
 const HOP_MARGIN_MS = 200;
+/** A live next hop acknowledges within a round trip; silence this long means it is probably gone. */
+const ACK_TIMEOUT_MS = 1_500;
+/** Time a hop keeps back from the next one to go around it if it fails late. */
+const HOP_RESERVE_MS = 2_000;
 
 export class Router {
   private routed = new Map<string, Routed>();
+  private acks = new Map<string, () => void>();
+  private nonce = 0;
 
   constructor(private readonly ctx: OverlayContext) {
     ctx.methods.register(METHOD.route, RouteMessage, (msg, call) => this.onRoute(msg, call.from));
+    ctx.methods.registerNotify(METHOD.routeAck, RouteAck, (ack, call) => this.acks.get(`${call.from}:${ack.nonce}`)?.());
+  }
+
+  /** Sends one hop; rejects with TIMEOUT early if the hop does not acknowledge. */
+  private async sendHop(peer: Peer, msg: RouteMessage, budget: number): Promise<unknown> {
+    const { clock } = this.ctx;
+    const nonce = this.nonce++;
+    const key = `${peer.id}:${nonce}`;
+    let timer: TimerHandle | undefined;
+    const unacked = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(() => reject(new SelfmeshError('TIMEOUT', 'hop did not acknowledge')), Math.min(ACK_TIMEOUT_MS, budget));
+      this.acks.set(key, () => clock.clearTimeout(timer));
+    });
+    const reply = peer.rpc.request(METHOD.route, { ...msg, nonce }, { timeoutMs: budget + HOP_MARGIN_MS / 2 });
+    reply.catch(() => undefined);
+    unacked.catch(() => undefined);
+    try {
+      return await Promise.race([reply, unacked]);
+    } finally {
+      clock.clearTimeout(timer);
+      this.acks.delete(key);
+    }
   }
 
   /** A method delivered at the node responsible for a key. */
@@ -71,7 +101,7 @@ export class Router {
         const responder = last.path[last.path.length - 1] ?? self;
         return { reply: last.reply, path: last.path, responder, hops: last.path.length };
       }
-      if (last.code !== 'UNREACHABLE' && last.code !== 'TIMEOUT') break;
+      if (last.code !== 'UNREACHABLE' && last.code !== 'TIMEOUT' && last.code !== 'CLOSED') break;
     }
     const failure = last && !last.ok ? last : { code: 'TIMEOUT', message: 'no time left' };
     throw new SelfmeshError(failure.code as 'UNREACHABLE', `route to ${key.slice(0, 8)}: ${failure.message}`);
@@ -93,6 +123,7 @@ export class Router {
       this.ctx.drop('regress');
       throw new SelfmeshError('BAD_MESSAGE', 'routed away from its key');
     }
+    if (msg.nonce !== undefined) this.ctx.table.get(from)?.rpc.notify(METHOD.routeAck, { nonce: msg.nonce });
     counters.inc('overlay.route.forwarded');
     return this.step(msg, from, clock.now() + msg.ttl);
   }
@@ -108,6 +139,7 @@ export class Router {
       return { ok: false, code: 'UNREACHABLE', message: `hop limit ${msg.maxHops} reached`, path: [] };
     }
     let failure: RouteReply = { ok: false, code: 'UNREACHABLE', message: 'no next hop answered', path: [] };
+    const failed = new Set<Id>();
     for (const peer of candidates) {
       const remaining = deadline - clock.now();
       if (remaining <= HOP_MARGIN_MS) {
@@ -116,9 +148,9 @@ export class Router {
       }
       // The next hop gets a smaller budget, so that it answers (maybe with an error) before we give up
       // on it, and we still have time to try another.
-      const budget = Math.max(remaining * 0.6, Math.min(remaining - HOP_MARGIN_MS, 1_000));
+      const budget = Math.max(remaining * 0.5, Math.min(remaining - HOP_MARGIN_MS, remaining - HOP_RESERVE_MS));
       try {
-        const raw = await peer.rpc.request(METHOD.route, { ...msg, hops: msg.hops + 1, ttl: Math.floor(budget) }, { timeoutMs: budget + HOP_MARGIN_MS / 2 });
+        const raw = await this.sendHop(peer, { ...msg, hops: msg.hops + 1, ttl: Math.floor(budget) }, budget);
         const parsed = v.safeParse(RouteReply, raw);
         if (!parsed.success) {
           this.ctx.drop('bad-route-reply');
@@ -128,10 +160,22 @@ export class Router {
         const path = from === undefined ? reply.path : [self, ...reply.path];
         return { ...reply, path: path.slice(0, 64) };
       } catch (e) {
-        if (isSelfmeshError(e, 'TIMEOUT') || isSelfmeshError(e, 'CLOSED')) this.ctx.reportFailure(peer.id);
+        if (isSelfmeshError(e, 'TIMEOUT') || isSelfmeshError(e, 'CLOSED')) {
+          this.ctx.reportFailure(peer.id);
+          failed.add(peer.id);
+        }
         this.ctx.counters.inc('overlay.route.hopFailed');
         failure = { ok: false, code: isSelfmeshError(e) ? e.code : 'INTERNAL', message: errorMessage(e).slice(0, 200), path: [] };
         if (isSelfmeshError(e, 'BAD_MESSAGE')) break;
+      }
+    }
+    // Every closer peer we tried is gone (a crash not yet detected): if no other live link is closer,
+    // this node is now the closest live one and answers itself.
+    if (!forced && failed.size === candidates.length && deadline - clock.now() > HOP_MARGIN_MS) {
+      const others = table.nextHops(msg.key, failed.size + 1, msg.avoid).filter((p) => !failed.has(p.id));
+      if (others.length === 0) {
+        this.ctx.counters.inc('overlay.route.deliveredAround');
+        return this.deliver(msg, from);
       }
     }
     return failure;

@@ -77,13 +77,14 @@ export class AntiEntropy {
 
   /** Summary of the keys held here that both this node and peer should hold, in this node's view. */
   private summary(peer: Id): Summary {
-    const { replica, placement, config, selfId } = this.ctx;
+    const { replica, placement, selfId } = this.ctx;
     const known = placement.known();
     if (!known.includes(peer)) known.push(peer);
     const acc: Array<[number, number] | undefined> = new Array(BUCKETS);
     const byBucket = new Map<number, Id[]>();
+    const holdersOf = placement.holdersAmong(known);
     for (const [key, entry] of replica.index) {
-      const holders = placement.localHolders(key, config.r, known);
+      const holders = holdersOf(key);
       if (!holders.includes(peer) || !holders.includes(selfId)) continue;
       const b = bucketOf(key);
       const d = entry.stamp[3];

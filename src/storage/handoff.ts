@@ -14,6 +14,8 @@ export class Handoff {
   private readonly unconfirmed = new Set<Id>();
   private running = false;
   private again = false;
+  /** The known nodes the plans in lastPlan were computed from: while they stay the same, so do the plans. */
+  private lastKnown = new Set<Id>();
 
   constructor(
     private readonly ctx: StorageContext,
@@ -51,12 +53,19 @@ export class Handoff {
   }
 
   private async pass(): Promise<void> {
-    const { placement, replica, selfId, config } = this.ctx;
+    const { placement, replica, selfId } = this.ctx;
     const known = placement.known();
+    // A pass runs every few seconds and on every neighbourhood event; recomputing every key's holders
+    // each time costs O(keys x known) for nothing when the known nodes did not change. Then only keys
+    // without a plan (new or touched) or with an unconfirmed handoff need looking at.
+    const sameKnown = known.length === this.lastKnown.size && known.every((id) => this.lastKnown.has(id));
+    if (!sameKnown) this.lastKnown = new Set(known);
     const byTarget = new Map<Id, Id[]>();
     const leaving = new Map<Id, { holders: Id[]; stamp: Stamp }>();
+    const holdersOf = placement.holdersAmong(known);
     for (const key of replica.keys()) {
-      const holders = placement.localHolders(key, config.r, known);
+      if (sameKnown && this.lastPlan.has(key) && !this.unconfirmed.has(key)) continue;
+      const holders = holdersOf(key);
       const plan = holders.join();
       if (this.lastPlan.get(key) === plan && !this.unconfirmed.has(key)) continue;
       this.lastPlan.set(key, plan);

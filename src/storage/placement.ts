@@ -26,6 +26,26 @@ export class Placement {
     return topClosest(key, known, n);
   }
 
+  /**
+   * The r holders of keys among `known`, remembered while the known set stays the same: handoff passes
+   * and anti-entropy summaries ask for every held key every few seconds, and the neighbourhood changes
+   * far less often than that.
+   */
+  holdersAmong(known: Id[]): (key: Id) => Id[] {
+    const m = this.memo;
+    if (known.length !== m.known.size || !known.every((id) => m.known.has(id)) || m.holders.size > 200_000) {
+      this.memo = { known: new Set(known), holders: new Map() };
+    }
+    const { holders } = this.memo;
+    return (key) => {
+      let h = holders.get(key);
+      if (!h) holders.set(key, (h = topClosest(key, known, this.r)));
+      return h;
+    };
+  }
+
+  private memo = { known: new Set<Id>(), holders: new Map<Id, Id[]>() };
+
   /** This node, its neighbours and its other contacts (deduplicated). */
   known(): Id[] {
     const set = new Set(this.port.neighbors());

@@ -25,6 +25,15 @@ export interface Scene {
   hover: Id | null;
   highlight: Highlight | null;
   now: number;
+  /** Fill colour per node (the version of the room's chat it runs), when known. */
+  colors?: Map<Id, string>;
+}
+
+/** A colour per major version, the same in every tab: nodes on the same version look the same. */
+export const VERSION_COLORS = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#c2255c', '#0c8599'];
+export function versionColor(version: string): string {
+  const major = Number.parseInt(version, 10);
+  return VERSION_COLORS[(Number.isFinite(major) ? Math.abs(major) : 0) % VERSION_COLORS.length]!;
 }
 
 export interface Placed extends Point {
@@ -87,11 +96,11 @@ export function drawBase(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<Id, P
   ctx.stroke();
   ctx.globalAlpha = 1;
 
-  for (const node of s.nodes) drawDot(ctx, node, pos.get(node.id)!, dot, p);
+  for (const node of s.nodes) drawDot(ctx, node, pos.get(node.id)!, dot, p, s.colors?.get(node.id));
   if (n <= LABEL_MAX) drawLabels(ctx, s, pos, cx, cy, dot, p);
 }
 
-function drawDot(ctx: CanvasRenderingContext2D, node: KnownNode, at: Point, dot: number, p: Palette) {
+function drawDot(ctx: CanvasRenderingContext2D, node: KnownNode, at: Point, dot: number, p: Palette, color?: string) {
   ctx.beginPath();
   ctx.arc(at.x, at.y, dot, 0, 2 * Math.PI);
   if (node.inspectedAt === null && !node.self) {
@@ -100,7 +109,7 @@ function drawDot(ctx: CanvasRenderingContext2D, node: KnownNode, at: Point, dot:
     ctx.lineWidth = 1;
     ctx.stroke();
   } else {
-    ctx.fillStyle = node.self ? p.accent : p.fg;
+    ctx.fillStyle = color ?? (node.self ? p.accent : p.fg);
     ctx.fill();
   }
 }
@@ -126,7 +135,7 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, s: Scene, pos: Map<Id
     // Lines end at dot centres: put the dots back on top.
     for (const e of ends) {
       const node = byId.get(e);
-      if (node) drawDot(ctx, node, pos.get(e)!, dot, p);
+      if (node) drawDot(ctx, node, pos.get(e)!, dot, p, s.colors?.get(e));
     }
   };
   focusLinks(s.selfId, p.accent);
