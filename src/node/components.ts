@@ -198,8 +198,8 @@ export class NodeComponents {
   }
 
   /**
-   * Runs `name` on this node: the newest trusted version in the DHT, loaded through the verifying
-   * loader. When no trusted publisher lists one and `shipped` is given with a trusted key, publishes the
+   * Runs `name` on this node: the room's current version (else the newest a trusted publisher lists),
+   * loaded through the verifying loader. When no trusted publisher lists one and `shipped` is given with a trusted key, publishes the
    * shipped code first. Retries (the DHT needs a quorum of nodes) until it runs or `cancelled()`.
    */
   async ensure(
@@ -227,6 +227,8 @@ export class NodeComponents {
         }
       } catch (e) {
         if (isSelfmeshError(e, 'BAD_SIGNATURE') || isSelfmeshError(e, 'UNTRUSTED')) this.note(false, errorMessage(e));
+        // Installed but not started: take it out, so that the next round installs it afresh.
+        if (this.runtime.get(name)) await this.runtime.remove(name).catch(() => undefined);
       }
       await new Promise<void>((r) => this.clock.setTimeout(r, retryMs * Math.min(10, 1 + tries / 4)));
     }
