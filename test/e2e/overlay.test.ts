@@ -93,20 +93,58 @@ describe('the overlay in real tabs', () => {
     // The signaling server goes away: routing goes on, and new links are signaled through the overlay.
     await server.close();
     await untilRoutesConsistent(alive, aliveIds, 10_000);
-    const linked = await Promise.all(alive.map((p) => p.evaluate(() => (window as unknown as AppWindow).selfmesh.links().map((l) => l.id))));
-    let pair: [number, string] | undefined;
-    for (let i = 0; i < alive.length && !pair; i++) {
-      const other = aliveIds.find((id, j) => j !== i && !linked[i]!.includes(id));
-      if (other) pair = [i, other];
-    }
-    if (pair) {
-      const [i, target] = pair;
-      const ok = await alive[i]!.evaluate((t) => (window as unknown as AppWindow).selfmesh.node.overlay.connect(t), target);
-      expect(ok).toBe(true);
-      await waitFor(alive[i]!, (t) => (window as unknown as AppWindow).selfmesh.links().some((l) => l.id === t), target, 15_000);
-    } else {
-      // Six tabs all linked to each other: nothing left to link, which the table bound allows at this size.
-      expect(linked.every((l) => l.length === 5)).toBe(true);
+    // Two tabs that have no link between them (tab 0 drops one) link again, signaled through the overlay.
+    const [a] = alive as [Page];
+    const peer = aliveIds.find((id, j) => j > 0 && id !== aliveIds[0])!;
+    await a.evaluate((p) => (window as unknown as AppWindow).selfmesh.node.overlay.disconnect(p), peer);
+    await waitFor(a, (p) => !(window as unknown as AppWindow).selfmesh.links().some((l) => l.id === p), peer, 10_000);
+    const ok = await a.evaluate((p) => (window as unknown as AppWindow).selfmesh.node.overlay.connect(p), peer);
+    expect(ok).toBe(true);
+    const via = await waitFor(
+      a,
+      (p) => (window as unknown as AppWindow).selfmesh.links().find((l) => l.id === p)?.via,
+      peer,
+      15_000,
+    );
+    expect(via).toBe('overlay');
+  });
+
+  it('a tab frozen for 15 s (no timers, no answers) is not declared dead, and routes again after', async () => {
+    const localServer = await startSignalingServer({ host: '127.0.0.1', port: 0 });
+    try {
+      const pages = await openTabs(browser, 4, 'overlay-freeze', { query: { signal: localServer.url } });
+      const ids = await Promise.all(pages.map(nodeId));
+      await untilRoutesConsistent(pages, ids, 20_000);
+      const frozen = pages[3]!;
+      const cdp = await frozen.context().newCDPSession(frozen);
+      await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+      const started = Date.now();
+      // Watch the others while the tab is frozen: nobody may declare it dead.
+      const deaths = pages.slice(0, 3).map((p) =>
+        p.evaluate(
+          ([target, ms]) =>
+            new Promise<boolean>((resolve) => {
+              const s = (window as unknown as AppWindow).selfmesh;
+              const off = s.onEvent((e) => {
+                if (e.kind === 'dead' && e.node === target) {
+                  off();
+                  resolve(true);
+                }
+              });
+              setTimeout(() => {
+                off();
+                resolve(false);
+              }, ms);
+            }),
+          [ids[3]!, 15_000] as const,
+        ),
+      );
+      expect(await Promise.all(deaths)).toEqual([false, false, false]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(14_000);
+      await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+      await untilRoutesConsistent(pages, ids, 20_000);
+    } finally {
+      await localServer.close();
     }
   });
 });
