@@ -17,7 +17,7 @@ import type { Stabilizer } from './neighbourhood.ts';
 
 const MAX_EMPTY_BACKOFF_MS = 5 * 60_000;
 /** A full self-lookup (a cross-check from a random start) every this many idle rounds. */
-const SELF_LOOKUP_EVERY = 4;
+const SELF_LOOKUP_EVERY = 8;
 
 /** Runs fn over items with at most `limit` running at once. */
 export async function inBatches<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {

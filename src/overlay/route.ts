@@ -131,6 +131,8 @@ export class Router {
   /** Forwards to the closest live next hop (trying a few), or delivers here when none is closer. */
   private async step(msg: RouteMessage, from: Id | undefined, deadline: number, firstHop?: Id): Promise<RouteReply> {
     const { table, clock, config, self } = this.ctx;
+    // A stopped node answers nothing (its emptied table would otherwise make it "responsible").
+    if (!this.ctx.running) return { ok: false, code: 'CLOSED', message: 'node stopped', path: [] };
     const forced = firstHop ? table.get(firstHop) : undefined;
     const candidates = forced ? [forced] : table.nextHops(msg.key, config.routeAttempts, msg.avoid);
     if (candidates.length === 0) return this.deliver(msg, from);
@@ -171,7 +173,7 @@ export class Router {
     }
     // Every closer peer we tried is gone (a crash not yet detected): if no other live link is closer,
     // this node is now the closest live one and answers itself.
-    if (!forced && failed.size === candidates.length && deadline - clock.now() > HOP_MARGIN_MS) {
+    if (!forced && this.ctx.running && failed.size === candidates.length && deadline - clock.now() > HOP_MARGIN_MS) {
       const others = table.nextHops(msg.key, failed.size + 1, msg.avoid).filter((p) => !failed.has(p.id));
       if (others.length === 0) {
         this.ctx.counters.inc('overlay.route.deliveredAround');
