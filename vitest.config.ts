@@ -20,8 +20,10 @@ export default defineConfig({
           include: ['test/sim/**/*.test.ts'],
           environment: 'node',
           setupFiles: ['fake-indexeddb/auto'],
-          testTimeout: 300_000,
+          testTimeout: 600_000,
           hookTimeout: 120_000,
+          // Each simulation keeps a core busy: one file at a time keeps their timings honest on 2 cores.
+          fileParallelism: false,
         },
       },
       {
