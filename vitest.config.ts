@@ -22,8 +22,6 @@ export default defineConfig({
           setupFiles: ['fake-indexeddb/auto'],
           testTimeout: 600_000,
           hookTimeout: 120_000,
-          // Each simulation keeps a core busy: one file at a time keeps their timings honest on 2 cores.
-          fileParallelism: false,
         },
       },
       {
