@@ -15,8 +15,6 @@ afterAll(async () => {
   await closeBrowser(browser);
 });
 
-const keyName = (i: number) => `e2e-key-${i}`;
-
 /** Reads every key from the page; returns the keys that did not read back their value. */
 function missingKeys(page: Page): Promise<number[]> {
   return page.evaluate(async (count) => {
