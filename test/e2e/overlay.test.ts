@@ -98,8 +98,8 @@ describe('the overlay in real tabs', () => {
     const peer = aliveIds.find((id, j) => j > 0 && id !== aliveIds[0])!;
     await a.evaluate((p) => (window as unknown as AppWindow).selfmesh.node.overlay.disconnect(p), peer);
     await waitFor(a, (p) => !(window as unknown as AppWindow).selfmesh.links().some((l) => l.id === p), peer, 10_000);
-    const ok = await a.evaluate((p) => (window as unknown as AppWindow).selfmesh.node.overlay.connect(p), peer);
-    expect(ok).toBe(true);
+    // The far end may relink first (it also wants its neighbour back): either way a new link appears.
+    await a.evaluate((p) => (window as unknown as AppWindow).selfmesh.node.overlay.connect(p), peer);
     const via = await waitFor(
       a,
       (p) => (window as unknown as AppWindow).selfmesh.links().find((l) => l.id === p)?.via,
