@@ -5,7 +5,6 @@
 import { encode } from '../src/core/codec.ts';
 import { every } from '../src/core/clock.ts';
 import { commonPrefixLength, type Id } from '../src/core/id.ts';
-import { simScheme } from '../src/core/identity.ts';
 import { SelfmeshNode } from '../src/node.ts';
 import type { OverlayConfig } from '../src/overlay/config.ts';
 import type { StorageConfig } from '../src/storage/config.ts';
@@ -13,7 +12,7 @@ import { MemoryStore } from '../src/storage/memory-store.ts';
 import { topClosest } from '../src/storage/placement.ts';
 import { compareStamp, contentOf, makeVersioned, stampOf, type Stamp, type StoredRecord } from '../src/storage/records.ts';
 import type { MemoryNetworkOptions } from '../src/transport/memory-link.ts';
-import { SimWorld, type SimNode } from './world.ts';
+import { SimWorld, simNodeParts, type SimNode } from './world.ts';
 
 /** One replica as the oracle saw it land in a node's store. */
 interface Held {
@@ -181,18 +180,7 @@ export class StorageWorld {
       network: options.network,
       traceFrames: options.traceFrames ?? false,
       createNode: (parts) => {
-        const node = new SelfmeshNode({
-          identity: parts.identity,
-          scheme: simScheme,
-          clock: parts.clock,
-          rng: parts.rng,
-          connector: parts.connector,
-          store: new ObservedStore(parts.identity.id, this.oracle),
-          bootstrap: parts.bootstrap,
-          overlay: parts.config,
-          storage: storageConfig,
-          counters: parts.counters,
-        });
+        const node = new SelfmeshNode(simNodeParts(parts, new ObservedStore(parts.identity.id, this.oracle), storageConfig));
         this.selfmesh.set(node.id, node);
         return { overlay: node.overlay, app: node, start: () => node.start(), halt: () => node.storage.stop() };
       },

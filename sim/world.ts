@@ -10,6 +10,9 @@ import { MemoryNetwork, type MemoryNetworkOptions } from '../src/transport/memor
 import type { OverlayConfig } from '../src/overlay/config.ts';
 import { Overlay, type Bootstrap } from '../src/overlay/overlay.ts';
 import * as v from 'valibot';
+import type { NodeParts } from '../src/node.ts';
+import type { StorageConfig } from '../src/storage/config.ts';
+import type { ReplicaStore } from '../src/storage/replica-store.ts';
 import { Simulator, TraceHash } from './simulator.ts';
 
 export const LOOKUP_METHOD = 'sim.lookup';
@@ -206,4 +209,20 @@ export class SimWorld {
       return null;
     }
   }
+}
+
+/** The parts of a whole SelfmeshNode in a simulated room: the world's pieces plus a replica store. */
+export function simNodeParts(parts: NodeFactoryParts, store: ReplicaStore, storage?: Partial<StorageConfig>): NodeParts {
+  return {
+    identity: parts.identity,
+    scheme: simScheme,
+    clock: parts.clock,
+    rng: parts.rng,
+    connector: parts.connector,
+    store,
+    bootstrap: parts.bootstrap,
+    overlay: parts.config,
+    storage,
+    counters: parts.counters,
+  };
 }

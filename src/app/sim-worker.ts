@@ -3,8 +3,7 @@
 // runs as fast as the CPU allows while the room fills, then at the pace of the wall clock, so the
 // nodes' timers (heartbeats, maintenance) look in the view as they would in a real room.
 /// <reference lib="webworker" />
-import { SimWorld } from '../../sim/world.ts';
-import { simScheme } from '../core/identity.ts';
+import { SimWorld, simNodeParts } from '../../sim/world.ts';
 import { exponential } from '../core/rng.ts';
 import { SelfmeshNode } from '../node.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
@@ -31,17 +30,7 @@ function buildWorld(seed: number): SimWorld {
     seed,
     traceFrames: false,
     createNode: (parts) => {
-      const node = new SelfmeshNode({
-        identity: parts.identity,
-        scheme: simScheme,
-        clock: parts.clock,
-        rng: parts.rng,
-        connector: parts.connector,
-        store: new MemoryStore(),
-        bootstrap: parts.bootstrap,
-        overlay: parts.config,
-        counters: parts.counters,
-      });
+      const node = new SelfmeshNode(simNodeParts(parts, new MemoryStore()));
       return { overlay: node.overlay, app: node, start: () => node.start(), halt: () => node.stop(false) };
     },
   });
