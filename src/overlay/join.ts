@@ -2,6 +2,7 @@
 // id to find the node now responsible for it, link to the neighbourhood it returns, then fill the far
 // buckets from our neighbours' tables (a neighbour's far buckets are ours too) and a few lookups.
 import * as v from 'valibot';
+import { sleep } from '../core/clock.ts';
 import { SelfmeshError } from '../core/errors.ts';
 import type { Id } from '../core/id.ts';
 import type { OverlayContext } from './context.ts';
@@ -10,6 +11,9 @@ import { ClosestReply, METHOD, NeighboursReply } from './messages.ts';
 import type { Stabilizer } from './neighbourhood.ts';
 import type { OverlaySignaling } from './overlay-signaling.ts';
 import type { Router } from './route.ts';
+
+/** How long join waits for its first neighbourhood links before it goes on to stabilize. */
+const JOIN_LINK_WAIT_MS = 2_000;
 
 /** Routed `ov.join` / `ov.closest`: the n nodes closest to the key that this node knows. */
 export function closestHandler(ctx: OverlayContext) {
@@ -55,7 +59,10 @@ export async function join(ctx: OverlayContext, router: Router, maintenance: Mai
   const { table, config, contacts } = ctx;
   const closest = await findNeighbourhood(ctx, router);
   const first = closest.filter((id) => table.fitsNeighbourhood(id)).slice(0, config.neighbourhoodSize);
-  await Promise.all(first.map((id) => signaling.connect(id, contacts.introducerOf(id))));
+  // A link that does not open soon goes on in the background: stabilization links the neighbourhood
+  // anyway, and one slow WebRTC setup must not hold the whole join for a route timeout.
+  const links = Promise.all(first.map((id) => signaling.connect(id, contacts.introducerOf(id))));
+  await Promise.race([links, sleep(ctx.clock, JOIN_LINK_WAIT_MS)]);
   await stabilizer.stabilize({ ask: config.neighbourhoodSize, maxSteps: 6 });
   const nbrs = table.neighbours();
   if (nbrs[0]) await copyPeerTable(ctx, nbrs[0]);

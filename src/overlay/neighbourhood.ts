@@ -21,6 +21,9 @@ export interface StabilizeOptions {
   maxSteps: number;
 }
 
+/** How long a neighbour has to answer `ov.near` before stabilization goes on without it. */
+const NEAR_TIMEOUT_MS = 2_000;
+
 export class Stabilizer {
   private rotation = 0;
   /** Set by the façade: ids recently confirmed dead are not linked again. */
@@ -89,7 +92,9 @@ export class Stabilizer {
         const peer = table.get(id);
         if (!peer) return;
         try {
-          const reply = await peer.rpc.request(METHOD.near, { key: self, n: config.neighbourhoodSize + 4 });
+          // A neighbour that does not answer within a few round trips is skipped: one link that is closing
+          // (a duplicate, say) must not hold a join for a full RPC timeout.
+          const reply = await peer.rpc.request(METHOD.near, { key: self, n: config.neighbourhoodSize + 4 }, { timeoutMs: NEAR_TIMEOUT_MS });
           const parsed = v.safeParse(NeighboursReply, reply);
           if (!parsed.success) return this.ctx.drop('bad-near');
           for (const x of parsed.output.ids) {
