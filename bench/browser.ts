@@ -141,20 +141,28 @@ async function measureYWebrtc(browser: Browser, httpUrl: string, tabs: number, s
     const page = await context.newPage();
     await page.goto(`${httpUrl}/ywebrtc.html?room=${room}`);
     // y-webrtc is a full mesh: a tab is in the room once it is connected to every other tab (up to maxConns).
-    // y-webrtc caps each tab at a random maxConns of 20 to 34, and a tab at its cap refuses more, so
-    // past 20 others a tab counts as in the room once it holds 20 connections (or after 60 s).
+    // A y-webrtc tab is in the room once it is connected to a peer (the doc syncs through it), as a
+    // selfmesh tab is once it can route. y-webrtc then goes on connecting to others, up to a random
+    // cap of 20 to 34 connections a tab; links are counted once the room has settled, below.
     const t = await page.evaluate(async (others) => {
       const b = (window as unknown as { bench: YBench }).bench;
-      const want = Math.min(others, 20);
       const start = performance.now();
-      while (b.connectedPeers() < want && performance.now() - start < 60_000) await new Promise((r) => setTimeout(r, 5));
+      while (others > 0 && b.connectedPeers() < 1 && performance.now() - start < 60_000) await new Promise((r) => setTimeout(r, 5));
       return performance.now();
     }, i);
     joinMs.push(t);
     pages.push(page);
   }
+  // Settled: no tab's connection count changed for 2 s (at most 60 s).
+  let links: number[] = [];
+  for (let last = '', stableSince = Date.now(), start = Date.now(); Date.now() - start < 60_000; ) {
+    links = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { bench: YBench }).bench.connectedPeers())));
+    const now = links.join(',');
+    if (now !== last) [last, stableSince] = [now, Date.now()];
+    else if (Date.now() - stableSince >= 2_000) break;
+    await pages[0]!.waitForTimeout(250);
+  }
   const after = stats();
-  const links = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { bench: YBench }).bench.connectedPeers())));
   const memoryMBPerTab = pssOfChildBrowsersKB() / 1024 / tabs;
   const broadcasts: number[] = [];
   for (let i = 0; i < 10; i++) {
