@@ -16,7 +16,10 @@ if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
 }
 const mod = (await import(join(here, `${name}.ts`))) as { run(args: string[]): Promise<unknown> };
 const result = await mod.run(args);
-mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+// The report is rendered from the results; it is not one of them.
+if (name !== 'report') {
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+}
 console.log(json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
 process.exit(0);
