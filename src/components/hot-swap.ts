@@ -83,24 +83,14 @@ export async function hotSwap(
   const stepMs = options.stepTimeoutMs ?? 2000;
   const from = component.version;
   const base = { component: component.name, from, to: next.version };
-  if (component.swapping)
-    return {
-      ...base,
-      ok: false,
-      pauseMs: 0,
-      drained: 0,
-      held: 0,
-      error: { stage: 'drain', code: 'CONFLICT', message: `${component.name}: a swap is already running` },
-    };
-  if (component.def.kind === 'composite' || next.name !== component.name)
-    return {
-      ...base,
-      ok: false,
-      pauseMs: 0,
-      drained: 0,
-      held: 0,
-      error: { stage: 'create', code: 'REFUSED', message: `cannot swap ${component.name} for ${next.name}` },
-    };
+  // A swap refused before it starts holds nothing and changes nothing.
+  const refused = (error: NonNullable<SwapReport['error']>): SwapReport => ({ ...base, ok: false, pauseMs: 0, drained: 0, held: 0, error });
+  if (component.swapping) {
+    return refused({ stage: 'drain', code: 'CONFLICT', message: `${component.name}: a swap is already running` });
+  }
+  if (component.def.kind === 'composite' || next.name !== component.name) {
+    return refused({ stage: 'create', code: 'REFUSED', message: `cannot swap ${component.name} for ${next.name}` });
+  }
 
   component.swapping = true;
   const membrane = component.membrane;

@@ -56,7 +56,7 @@ export class RoutedCalls {
   /** Calls a method on a node: locally, over a direct link, or routed and signed. */
   async call(node: Id, method: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> {
     if (node === this.identity.id) return this.dispatch(node, method, body);
-    if (this.overlay.links().some((l) => l.id === node)) return this.overlay.request(node, method, body, options);
+    if (this.overlay.isLinked(node)) return this.overlay.request(node, method, body, options);
     const time = this.clock.now();
     const signature = this.identity.sign(signedBytes(node, method, body, time));
     const result = await this.overlay.route(

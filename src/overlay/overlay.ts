@@ -268,6 +268,11 @@ export class Overlay {
   }
 
   /** Closes the link to a peer on purpose (the peer is not suspected because of it). */
+  /** Whether there is a live link to this peer (cheap: no copy of the table). */
+  isLinked(peer: Id): boolean {
+    return this.table.has(peer);
+  }
+
   disconnect(peer: Id): void {
     this.dropLink(peer, 'disconnect');
   }
