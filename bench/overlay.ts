@@ -16,6 +16,10 @@ export interface OverlayRow {
   linksMax: number;
   successRate: number;
   maintenanceBytesPerNodePerSec: number | null;
+  /** Lookups that failed, by error code ('wrong': answered by a node that was not the closest). */
+  failures: Record<string, number>;
+  /** Lookups left out of successRate because their origin departed before the answer. */
+  originGone: number;
   wallSeconds: number;
 }
 
@@ -41,7 +45,7 @@ async function runOne(n: number, sessionMinutes: number | null, seed: number): P
   return {
     n, churn: sessionMinutes, hopsMean: mean(stats.hops), hopsP99: percentile(stats.hops, 99),
     linksMean: mean(links), linksMax: Math.max(...links), successRate: stats.succeeded / stats.attempted,
-    maintenanceBytesPerNodePerSec: maintenance, wallSeconds: (performance.now() - started) / 1000,
+    maintenanceBytesPerNodePerSec: maintenance, failures: stats.failures, originGone: stats.originGone, wallSeconds: (performance.now() - started) / 1000,
   };
 }
 

@@ -32,32 +32,43 @@ export async function joinAtRate(world: SimWorld, n: number, perSecond: number, 
 export interface LookupStats {
   attempted: number;
   succeeded: number;
+  /** Lookups whose origin departed before the answer came back: nobody is left to count them. */
+  originGone: number;
   hops: number[];
   failures: Record<string, number>;
 }
 
 export function emptyStats(): LookupStats {
-  return { attempted: 0, succeeded: 0, hops: [], failures: {} };
+  return { attempted: 0, succeeded: 0, originGone: 0, hops: [], failures: {} };
 }
 
-/** One lookup of key from node: a success if it ends at the live node truly closest to key. */
+/** Share of the lookups whose origin stayed that ended at the right node. */
+export function successRate(stats: LookupStats): number {
+  return stats.succeeded / stats.attempted;
+}
+
+/**
+ * One lookup of key from node: a success if the node that answers is, when it answers, the live node
+ * truly closest to key. A lookup whose origin departs meanwhile is not counted either way.
+ */
 export function lookup(world: SimWorld, from: Id, key: Id, stats: LookupStats): Promise<void> {
   const node = world.nodes.get(from)!;
-  stats.attempted++;
+  const settle = (outcome: string | null, hops = 0) => {
+    if (!node.alive) {
+      stats.originGone++;
+      return;
+    }
+    stats.attempted++;
+    if (outcome === null) {
+      stats.succeeded++;
+      stats.hops.push(hops);
+    } else {
+      stats.failures[outcome] = (stats.failures[outcome] ?? 0) + 1;
+    }
+  };
   return node.overlay.route(key, { method: LOOKUP_METHOD, body: null }).then(
-    (result) => {
-      const truth = world.trueClosest(key);
-      if (result.responder === truth) {
-        stats.succeeded++;
-        stats.hops.push(result.hops);
-      } else {
-        stats.failures.wrong = (stats.failures.wrong ?? 0) + 1;
-      }
-    },
-    (e: { code?: string }) => {
-      const code = e.code ?? 'error';
-      stats.failures[code] = (stats.failures[code] ?? 0) + 1;
-    },
+    (result) => settle(result.reply === true ? null : 'wrong', result.hops),
+    (e: { code?: string }) => settle(e.code ?? 'error'),
   );
 }
 

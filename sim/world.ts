@@ -118,7 +118,16 @@ export class SimWorld {
           }),
         };
     const overlay = built.overlay;
-    overlay.registerRouted(LOOKUP_METHOD, v.null(), () => null);
+    // The oracle judges a lookup when it is delivered: the node answering must be the live node closest
+    // to the key at that moment (the membership may change again while the reply travels back). A node
+    // whose join is finishing (it told its links it is ready, join() has not resolved) may answer too,
+    // if it is closer than every joined node: that is the handover, not a routing error.
+    overlay.registerRouted(LOOKUP_METHOD, v.null(), (_body, ctx) => {
+      const truth = this.trueClosest(ctx.key);
+      if (truth === node.id) return true;
+      const handingOver = node.alive && !node.joined && overlay.joined;
+      return handingOver && (truth === undefined || compareDistance(ctx.key, node.id, truth) < 0);
+    });
     Object.assign(node, { overlay, app: built.app, start: built.start, halt: built.halt });
     this.nodes.set(node.id, node);
     return node;

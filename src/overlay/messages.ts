@@ -5,6 +5,8 @@ import type { SignalEnvelope } from '../transport/link.ts';
 
 export const MAX_HOPS_LIMIT = 64;
 const MAX_METHOD = 64;
+/** Silent nodes a routed message carries at most (what one message may make its hops avoid). */
+export const MAX_SKIP = 8;
 
 export const idSchema = v.custom<Id>(isId, 'not an id');
 const idList = v.pipe(v.array(idSchema), v.maxLength(64));
@@ -23,6 +25,11 @@ export const RouteMessage = v.object({
   ttl: v.pipe(v.number(), v.minValue(0), v.maxValue(120_000)),
   /** A node that must not be chosen as next hop nor as destination (a joining node looking itself up). */
   avoid: v.optional(idSchema),
+  /**
+   * Nodes that an earlier hop found silent (no acknowledgement): later hops pass over them instead of
+   * each waiting out the same dead node, and check their own link to them at once.
+   */
+  skip: v.optional(v.pipe(v.array(idSchema), v.maxLength(MAX_SKIP))),
   /** Set by the sending hop: the receiver acknowledges at once, so a dead hop is passed over quickly. */
   nonce: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
@@ -90,7 +97,7 @@ export const METHOD = {
   near: 'ov.near',
   routeAck: 'ov.ack',
   introduce: 'ov.introduce',
-  /** Notify: the sender has joined and may now be responsible for keys (a hop target). */
+  /** Direct: the sender has joined and may now be responsible for keys (a hop target); answered at once. */
   ready: 'ov.ready',
   // Routed (delivered at the node responsible for the key):
   join: 'ov.join',

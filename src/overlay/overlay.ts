@@ -63,6 +63,9 @@ export interface OverlayStats {
   dropped: number;
 }
 
+/** How long join waits for its links to acknowledge that it is ready. */
+const READY_WAIT_MS = 2_000;
+
 type State = 'idle' | 'joining' | 'running' | 'stopped';
 
 /** Reasons for closing a link ourselves: the far end is not suspected because of them. */
@@ -116,12 +119,14 @@ export class Overlay {
     this.stabilizer.deadCheck = (id) => this.detector.isRecentlyDead(id);
     this.maintenance = new Maintenance(this.ctx, this.router, this.signaling, (targets) => this.recover(targets), this.stabilizer);
     this.maintenance.deadCheck = (id) => this.detector.isRecentlyDead(id);
-    this.methods.registerNotify(METHOD.ready, Empty, (_body, call) => {
+    this.methods.register(METHOD.ready, Empty, (_body, call) => {
       const peer = this.table.get(call.from);
       if (peer) peer.joining = false;
       // Frames that arrived before the link was taken in are delivered while its Rpc is being built,
-      // before the peer is in the table: remember the ready for addLink.
-      else if (this.earlyReady.size < 256) this.earlyReady.add(call.from);
+      // before the peer is in the table: remember the ready for addLink (which clears the set, so it
+      // never holds more than one link's worth).
+      else this.earlyReady.add(call.from);
+      return null;
     });
     // A suspected neighbour no longer counts: its replacement must be found (and introduced) now.
     this.events.on('suspected', () => this.queueNeighbourCheck());
@@ -150,12 +155,14 @@ export class Overlay {
     } finally {
       if (this.state === 'joining') this.state = 'running';
     }
-    // From now on we may be responsible for keys: peers may route to us.
-    for (const peer of this.table.peers.values()) peer.rpc.notify(METHOD.ready, null);
+    // From now on we may be responsible for keys: peers may route to us. Join resolves once our links
+    // have heard it (or a short wait passed), so that a joined node is one that routes reach.
+    const told = [...this.table.peers.values()].map((peer) => peer.rpc.request(METHOD.ready, null, { timeoutMs: READY_WAIT_MS }));
     this.detector.start();
     this.maintenance.start();
     // The first round comes soon: it fills the holes join left and cross-checks the neighbourhood.
     this.maintenance.scheduleRepair();
+    await Promise.allSettled(told);
     this.events.emit('join', { id: this.id, neighbours: this.neighbors() });
   }
 
@@ -195,8 +202,9 @@ export class Overlay {
       if (this.table.get(id) === peer) this.detach(peer, reason);
     });
     this.table.add(peer);
-    if (this.earlyReady.delete(id)) peer.joining = false;
-    if (this.state === 'running') peer.rpc.notify(METHOD.ready, null);
+    if (this.earlyReady.has(id)) peer.joining = false;
+    this.earlyReady.clear();
+    if (this.state === 'running') peer.rpc.request(METHOD.ready, null, { timeoutMs: READY_WAIT_MS }).catch(() => undefined);
     this.contacts.remove(id);
     this.counters.inc(link.via === 'server' ? 'overlay.linksViaServer' : 'overlay.linksViaOverlay');
     this.events.emit('linkUp', { id, via: link.via });

@@ -8,7 +8,7 @@ import { SelfmeshError, errorMessage, isSelfmeshError } from '../core/errors.ts'
 import { compareDistance, type Id } from '../core/id.ts';
 import type { OverlayContext } from './context.ts';
 import type { Peer } from './routing-table.ts';
-import { METHOD, RouteAck, RouteMessage, RouteReply } from './messages.ts';
+import { MAX_SKIP, METHOD, RouteAck, RouteMessage, RouteReply } from './messages.ts';
 
 export interface RoutedContext {
   key: Id;
@@ -94,9 +94,11 @@ export class Router {
     const deadline = clock.now() + (options.timeoutMs ?? config.routeTimeoutMs);
     const maxHops = options.maxHops ?? config.maxHops;
     let last: RouteReply | undefined;
+    // Next hops that did not acknowledge the first attempt are passed over by the second.
+    const skip = new Set<Id>();
     for (let attempt = 0; attempt < 2 && clock.now() < deadline - HOP_MARGIN_MS; attempt++) {
       const msg: RouteMessage = { key, method, body, origin: self, hops: 0, maxHops, ttl: deadline - clock.now(), avoid: options.avoid };
-      last = await this.step(msg, undefined, deadline, options.firstHop);
+      last = await this.step(msg, undefined, deadline, options.firstHop, skip);
       if (last.ok) {
         const responder = last.path[last.path.length - 1] ?? self;
         return { reply: last.reply, path: last.path, responder, hops: last.path.length };
@@ -125,16 +127,20 @@ export class Router {
     }
     if (msg.nonce !== undefined) this.ctx.table.get(from)?.rpc.notify(METHOD.routeAck, { nonce: msg.nonce });
     counters.inc('overlay.route.forwarded');
-    return this.step(msg, from, clock.now() + msg.ttl);
+    const skip = new Set(msg.skip);
+    skip.delete(self);
+    // An upstream hop found these silent: check our own links to them now (a faster detection).
+    for (const id of skip) if (this.ctx.table.has(id)) this.ctx.reportFailure(id);
+    return this.step(msg, from, clock.now() + msg.ttl, undefined, skip);
   }
 
   /** Forwards to the closest live next hop (trying a few), or delivers here when none is closer. */
-  private async step(msg: RouteMessage, from: Id | undefined, deadline: number, firstHop?: Id): Promise<RouteReply> {
+  private async step(msg: RouteMessage, from: Id | undefined, deadline: number, firstHop: Id | undefined, skip: Set<Id>): Promise<RouteReply> {
     const { table, clock, config, self } = this.ctx;
     // A stopped node answers nothing (its emptied table would otherwise make it "responsible").
     if (!this.ctx.running) return { ok: false, code: 'CLOSED', message: 'node stopped', path: [] };
     const forced = firstHop ? table.get(firstHop) : undefined;
-    const candidates = forced ? [forced] : table.nextHops(msg.key, config.routeAttempts, msg.avoid);
+    const candidates = forced ? [forced] : table.nextHops(msg.key, config.routeAttempts, msg.avoid, skip);
     if (candidates.length === 0) return this.deliver(msg, from);
     if (msg.hops + 1 > msg.maxHops) {
       this.ctx.drop('hop-limit');
@@ -152,7 +158,8 @@ export class Router {
       // on it, and we still have time to try another.
       const budget = Math.max(remaining * 0.5, Math.min(remaining - HOP_MARGIN_MS, remaining - HOP_RESERVE_MS));
       try {
-        const raw = await this.sendHop(peer, { ...msg, hops: msg.hops + 1, ttl: Math.floor(budget) }, budget);
+        const passOver = skip.size > 0 ? [...skip].slice(-MAX_SKIP) : undefined;
+        const raw = await this.sendHop(peer, { ...msg, hops: msg.hops + 1, ttl: Math.floor(budget), skip: passOver }, budget);
         const parsed = v.safeParse(RouteReply, raw);
         if (!parsed.success) {
           this.ctx.drop('bad-route-reply');
@@ -165,6 +172,7 @@ export class Router {
         if (isSelfmeshError(e, 'TIMEOUT') || isSelfmeshError(e, 'CLOSED')) {
           this.ctx.reportFailure(peer.id);
           failed.add(peer.id);
+          skip.add(peer.id);
         }
         this.ctx.counters.inc('overlay.route.hopFailed');
         failure = { ok: false, code: isSelfmeshError(e) ? e.code : 'INTERNAL', message: errorMessage(e).slice(0, 200), path: [] };
@@ -174,7 +182,7 @@ export class Router {
     // Every closer peer we tried is gone (a crash not yet detected): if no other live link is closer,
     // this node is now the closest live one and answers itself.
     if (!forced && this.ctx.running && failed.size === candidates.length && deadline - clock.now() > HOP_MARGIN_MS) {
-      const others = table.nextHops(msg.key, failed.size + 1, msg.avoid).filter((p) => !failed.has(p.id));
+      const others = table.nextHops(msg.key, 1, msg.avoid, skip);
       if (others.length === 0) {
         this.ctx.counters.inc('overlay.route.deliveredAround');
         return this.deliver(msg, from);
