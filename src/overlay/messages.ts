@@ -99,6 +99,8 @@ export const METHOD = {
   introduce: 'ov.introduce',
   /** Direct: the sender has joined and may now be responsible for keys (a hop target); answered at once. */
   ready: 'ov.ready',
+  /** Notify: the same, for a link taken after the join (nobody waits for it). */
+  readyNotice: 'ov.readyn',
   // Routed (delivered at the node responsible for the key):
   join: 'ov.join',
   closest: 'ov.closest',

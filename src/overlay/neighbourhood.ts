@@ -9,6 +9,7 @@
 // - links to learned ids are signaled through the introducer (a peer linked to them: one relay hop), so
 //   they work even while the routing state is still inconsistent.
 import * as v from 'valibot';
+import type { TimerHandle } from '../core/clock.ts';
 import { compareDistance, type Id } from '../core/id.ts';
 import type { OverlayContext } from './context.ts';
 import { IntroduceNotice, METHOD, NearRequest, NeighboursReply } from './messages.ts';
@@ -23,9 +24,13 @@ export interface StabilizeOptions {
 
 /** How long a neighbour has to answer `ov.near` before stabilization goes on without it. */
 const NEAR_TIMEOUT_MS = 2_000;
+/** Neighbourhood changes within this window are announced together. */
+const ANNOUNCE_DELAY_MS = 250;
 
 export class Stabilizer {
   private rotation = 0;
+  private pendingAnnounce = new Set<Id>();
+  private announceTimer: TimerHandle | undefined;
   /** Set by the façade: ids recently confirmed dead are not linked again. */
   deadCheck: (id: Id) => boolean = () => false;
 
@@ -54,7 +59,24 @@ export class Stabilizer {
     }
   }
 
-  /** The neighbourhood gained `added`: introduce them to our other neighbours, and those to them. */
+  /**
+   * The neighbourhood gained `added`: introduce them soon. Additions come in bursts (a join brings
+   * several neighbours within a few round trips), and one announcement for the burst costs a fraction
+   * of one per addition.
+   */
+  queueAnnounce(added: Id[]): void {
+    for (const id of added) this.pendingAnnounce.add(id);
+    if (this.announceTimer !== undefined) return;
+    this.announceTimer = this.ctx.clock.setTimeout(() => {
+      this.announceTimer = undefined;
+      const nbrs = new Set(this.ctx.table.neighbours());
+      const still = [...this.pendingAnnounce].filter((id) => nbrs.has(id));
+      this.pendingAnnounce.clear();
+      if (still.length > 0 && this.ctx.running) this.announce(still);
+    }, ANNOUNCE_DELAY_MS);
+  }
+
+  /** Introduce `added` to our other neighbours, and those to them. */
   announce(added: Id[]): void {
     const { table } = this.ctx;
     const nbrs = table.neighbours();

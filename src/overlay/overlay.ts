@@ -119,15 +119,17 @@ export class Overlay {
     this.stabilizer.deadCheck = (id) => this.detector.isRecentlyDead(id);
     this.maintenance = new Maintenance(this.ctx, this.router, this.signaling, (targets) => this.recover(targets), this.stabilizer);
     this.maintenance.deadCheck = (id) => this.detector.isRecentlyDead(id);
-    this.methods.register(METHOD.ready, Empty, (_body, call) => {
-      const peer = this.table.get(call.from);
+    const onReady = (from: Id) => {
+      const peer = this.table.get(from);
       if (peer) peer.joining = false;
       // Frames that arrived before the link was taken in are delivered while its Rpc is being built,
       // before the peer is in the table: remember the ready for addLink (which clears the set, so it
       // never holds more than one link's worth).
-      else this.earlyReady.add(call.from);
-      return null;
-    });
+      else this.earlyReady.add(from);
+    };
+    // Asked (and answered) at the end of a join; told (one frame) on each link a joined node takes.
+    this.methods.register(METHOD.ready, Empty, (_body, call) => (onReady(call.from), null));
+    this.methods.registerNotify(METHOD.readyNotice, Empty, (_body, call) => onReady(call.from));
     // A suspected neighbour no longer counts: its replacement must be found (and introduced) now.
     this.events.on('suspected', () => this.queueNeighbourCheck());
     const closest = closestHandler(this.ctx);
@@ -204,7 +206,7 @@ export class Overlay {
     this.table.add(peer);
     if (this.earlyReady.has(id)) peer.joining = false;
     this.earlyReady.clear();
-    if (this.state === 'running') peer.rpc.request(METHOD.ready, null, { timeoutMs: READY_WAIT_MS }).catch(() => undefined);
+    if (this.state === 'running') peer.rpc.notify(METHOD.readyNotice, null);
     this.contacts.remove(id);
     this.counters.inc(link.via === 'server' ? 'overlay.linksViaServer' : 'overlay.linksViaOverlay');
     this.events.emit('linkUp', { id, via: link.via });
@@ -392,7 +394,7 @@ export class Overlay {
       const removed = this.lastNeighbours.filter((id) => !after.has(id));
       if (added.length === 0 && removed.length === 0) return;
       this.lastNeighbours = [...now];
-      if (added.length > 0 && this.state !== 'stopped') this.stabilizer.announce(added);
+      if (added.length > 0 && this.state !== 'stopped') this.stabilizer.queueAnnounce(added);
       // A neighbour lost (not merely displaced by a closer one) leaves a gap to refill.
       if (removed.some((id) => !this.table.get(id) || this.table.get(id)!.suspected)) this.maintenance.scheduleRepair();
       this.events.emit('neighbourhood', { neighbours: [...now], added, removed });
