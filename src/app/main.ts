@@ -3,23 +3,27 @@
 // WebRTC links, RPC) without the overlay, for the link tests and the link benchmark. `?headless` runs
 // the node of `#/r/<room>` with no views at all, as an app embedding selfmesh would (the browser
 // benchmark measures that, next to a y-webrtc page that has no views either).
-import { mount } from 'svelte';
-import { createBrowserNode, type BrowserNodeApi } from './browser-node.ts';
+// Each mode loads only its own code: a headless node does not parse the views, and the start page
+// does not parse the link lab.
 import { boot, roomFromHash, signalUrlFor } from './boot.ts';
-import LinkLab from './LinkLab.svelte';
-import Shell from './ui/Shell.svelte';
+import type { BrowserNodeApi } from './browser-node.ts';
 
 const target = document.getElementById('app')!;
+const mode = new URLSearchParams(location.search);
 
-if (new URLSearchParams(location.search).has('lab')) {
+if (mode.has('lab')) {
+  const [{ mount }, { default: LinkLab }] = await Promise.all([import('svelte'), import('./LinkLab.svelte')]);
   mount(LinkLab, { target, props: { node: boot() } });
-} else if (new URLSearchParams(location.search).has('headless')) {
+} else if (mode.has('headless')) {
+  const { createBrowserNode } = await import('./browser-node.ts');
   const { room } = roomFromHash(location.hash);
-  void createBrowserNode(room, signalUrlFor(location)).then((api) => {
-    (globalThis as unknown as { selfmesh: BrowserNodeApi }).selfmesh = api;
-    target.textContent = `selfmesh node ${api.id.slice(0, 8)} in room ${room}`;
-  });
+  const api = await createBrowserNode(room, signalUrlFor(location));
+  (globalThis as unknown as { selfmesh: BrowserNodeApi }).selfmesh = api;
+  target.textContent = `selfmesh node ${api.id.slice(0, 8)} in room ${room}`;
 } else {
+  const [{ mount }, { default: Shell }, { createBrowserNode }] = await Promise.all([
+    import('svelte'), import('./ui/Shell.svelte'), import('./browser-node.ts'),
+  ]);
   const createNode = async (room: string): Promise<BrowserNodeApi> => {
     const api = await createBrowserNode(room, signalUrlFor(location));
     // For the devtools console and the end-to-end tests.
