@@ -1,7 +1,8 @@
-// `npm run bench -- storage [--json] [--quick] [--n 1000] [--keys 10000] [--minutes 15] [--seed 1] [--only static|10|2]`:
+// `npm run bench -- storage [--json] [--quick] [--n 1000] [--keys 10000] [--minutes 15] [--seed 1] [--only static|10|2] [--audit] [--leave-handover]`:
 // replicated storage over the real overlay in the simulator (whole SelfmeshNodes, MemoryStore). One row
 // per scenario: static (no churn; single crashes one at a time to time repair) and churn with mean
 // sessions of 10 and 2 minutes. Targets: lostAcked = 0 in every row, repairBytesOverIdeal <= 1.2.
+import { compareStamp } from '../src/storage/records.ts';
 import { percentile } from './stats.ts';
 import {
   loadKeys, makeKeys, readAll, sessionChurn, steppedChurn, storageRoom, waitUntilConverged,
@@ -43,9 +44,11 @@ export interface StorageRow {
   wallSeconds: number;
 }
 
-async function runOne(n: number, keyCount: number, session: number | null, minutes: number, seed: number): Promise<StorageRow> {
+async function runOne(
+  n: number, keyCount: number, session: number | null, minutes: number, seed: number, audit = false, leaveHandover = false,
+): Promise<StorageRow> {
   const started = performance.now();
-  const sw = await storageRoom({ n, seed });
+  const sw = await storageRoom({ n, seed, audit, leaveHandover });
   const t0 = sw.sim.now();
   const keys = makeKeys(sw, keyCount);
   await loadKeys(sw, keys, Math.max(100, n / 2));
@@ -55,6 +58,7 @@ async function runOne(n: number, keyCount: number, session: number | null, minut
   sw.lostReplicaBytes = 0;
   sw.joinPlacementBytes = 0;
   sw.repairSeconds.length = 0;
+  sw.startAudit();
   const workload = { keys, writesPerSecond: Math.max(2, n / 100), readsPerSecond: Math.max(2, n / 100) };
   if (session === null) {
     // No churn: ten single crashes (silent, and with links closing), each long after the previous one.
@@ -72,6 +76,36 @@ async function runOne(n: number, keyCount: number, session: number | null, minut
   const repairBytes = sw.meters().repairBytes - before.repairBytes;
   const ideal = sw.lostReplicaBytes + sw.joinPlacementBytes;
   sw.close();
+  if (audit) {
+    const endLost = sw.lostKeys();
+    const notByDeparture = endLost.filter((k) => !sw.lostByDeparture.has(k));
+    console.error(JSON.stringify({
+      endLost: endLost.length, wrongReads: reads.wrong.length, failedReads: reads.failed.length,
+      wrongButLive: reads.wrong.filter((k) => sw.liveReplicas(k) > 0).length,
+      lostByDeparture: sw.lostByDeparture.size, endLostNotByDeparture: notByDeparture.length,
+      // For those: how many nodes (alive or not) ever held the acknowledged write when the run ended.
+      notByDepartureHolders: notByDeparture.slice(0, 20).map((k) => {
+        const stamp = sw.ackedStamp(k);
+        const all = [...(sw.oracle.holdings.get(k) ?? new Map())].filter(([, h]) => stamp && compareStamp(h.stamp, stamp) >= 0);
+        return { dead: all.filter(([id]) => !sw.isAlive(id)).length, alive: all.filter(([id]) => sw.isAlive(id)).length };
+      }),
+    }));
+  }
+  if (audit) {
+    // How each loss came about: the kinds of the unrepaired deaths, the replicas left after the first
+    // one, and the time from the first one to the last.
+    const shapes = new Map<string, number>();
+    for (const c of sw.lostChains) {
+      const shape = `${c.deaths.map((d) => d.how).join('>')} firstLeft=${c.deaths[0]!.left}`;
+      shapes.set(shape, (shapes.get(shape) ?? 0) + 1);
+    }
+    console.error(JSON.stringify({ lostShapes: Object.fromEntries([...shapes].sort((a, b) => b[1] - a[1])) }));
+    for (const c of sw.lostChains.filter((x) => x.deaths.length === 1).slice(0, 4)) {
+      console.error(`single-death loss ${c.key.slice(0, 8)}: ${(sw.history.get(c.key) ?? []).slice(-25).join(' | ')}`);
+    }
+    console.error(JSON.stringify({ lostChains: sw.lostChains.slice(0, 15).map((c) => c.deaths.map((d) => `${d.how}@${(d.at / 1000).toFixed(1)}:${d.left}`).join(' ')) }));
+  }
+  if (audit) console.error(JSON.stringify({ audit: sw.audit(), meters: sw.meters(), departures: sw.departures.map((d) => ({ how: d.how, lost: d.lostKeys, min: d.minReplicasLeft, pending: d.pendingBefore })) }));
   return {
     n, keys: keyCount, churn: session,
     lostAcked: lost.size,
@@ -105,7 +139,7 @@ export async function run(args: string[]): Promise<StorageRow[]> {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const plan = [null, 10, 2].filter((s) => only === undefined || String(s ?? 'static') === only);
   for (const session of plan) {
-    const row = await runOne(n, keys, session, minutes, seed);
+    const row = await runOne(n, keys, session, minutes, seed, args.includes('--audit'), args.includes('--leave-handover'));
     console.error(JSON.stringify(row));
     rows.push(row);
   }

@@ -1,59 +1,33 @@
-// A simulated room of whole SelfmeshNodes (real overlay, real storage over MemoryStore, simScheme), and
-// the storage oracle the tests and the benchmark read: which node holds which version of every key
-// (every store write and delete is observed), the latest acknowledged write of every key, how many live
-// replicas of it exist, and how long a dead holder's keys took to get back to r replicas.
-import { encode } from '../src/core/codec.ts';
+// A simulated room of whole SelfmeshNodes (real overlay, real storage over ObservedStores, simScheme),
+// with the storage oracle (storage-oracle.ts) watching every store, the read/write workload helpers, and
+// departures: what each one left below r replicas and how long those keys took to get back to r.
 import { every } from '../src/core/clock.ts';
 import { commonPrefixLength, type Id } from '../src/core/id.ts';
 import { SelfmeshNode } from '../src/node.ts';
 import type { OverlayConfig } from '../src/overlay/config.ts';
 import type { StorageConfig } from '../src/storage/config.ts';
-import { MemoryStore } from '../src/storage/memory-store.ts';
 import { topClosest } from '../src/storage/placement.ts';
-import { compareStamp, contentOf, makeVersioned, stampOf, type Stamp, type StoredRecord } from '../src/storage/records.ts';
+import { compareStamp, makeVersioned, stampOf, type Stamp } from '../src/storage/records.ts';
 import type { MemoryNetworkOptions } from '../src/transport/memory-link.ts';
+import { ObservedStore, StorageOracle, matches, type KeyState } from './storage-oracle.ts';
 import { SimWorld, simNodeParts, type SimNode } from './world.ts';
 
-/** One replica as the oracle saw it land in a node's store. */
-interface Held {
-  stamp: Stamp;
-  /** Encoded size of the record's content: what the storage meters count when it moves. */
-  bytes: number;
-}
-
-/** A store that reports every write and delete to the oracle (after it happened). */
-class ObservedStore extends MemoryStore {
-  constructor(
-    private readonly nodeId: Id,
-    private readonly oracle: StorageOracle,
-  ) {
-    super();
-  }
-
-  override async put(record: StoredRecord): Promise<void> {
-    await super.put(record);
-    this.oracle.onPut(this.nodeId, record);
-  }
-
-  override async delete(key: Id): Promise<void> {
-    await super.delete(key);
-    this.oracle.onDelete(this.nodeId, key);
-  }
-}
-
-/** The latest acknowledged write of a key, and what was attempted after it without an acknowledgement. */
-interface KeyState {
-  acked: { value: Uint8Array; stamp: Stamp } | null;
-  /** Values of writes after the latest ack that failed: they may or may not have landed somewhere. */
-  maybe: Uint8Array[];
-  busy: boolean;
-}
+export { StorageOracle } from './storage-oracle.ts';
 
 /** Repair of one dead holder: the keys whose live replicas dropped below r because it died. */
 interface PendingRepair {
   node: Id;
   at: number;
+  how: DepartureRecord['how'];
   keys: Set<Id>;
+  /** Live replicas each key had left right after this death. */
+  left: Map<Id, number>;
+}
+
+/** A key whose last live replica died: the unrepaired deaths that led there, oldest first. */
+export interface LostChain {
+  key: Id;
+  deaths: Array<{ how: DepartureRecord['how']; at: number; left: number }>;
 }
 
 export interface DepartureRecord {
@@ -73,56 +47,6 @@ export interface DepartureRecord {
   lostWindows: number[];
 }
 
-export class StorageOracle {
-  /** key → node → what that node's store holds. */
-  readonly holdings = new Map<Id, Map<Id, Held>>();
-  /** node → keys it holds (for departures). */
-  private readonly byNode = new Map<Id, Set<Id>>();
-
-  constructor(private readonly isAlive: (node: Id) => boolean) {}
-
-  onPut(node: Id, record: StoredRecord): void {
-    const held: Held = { stamp: stampOf(record), bytes: encode(contentOf(record)).length };
-    let m = this.holdings.get(record.key);
-    if (!m) this.holdings.set(record.key, (m = new Map()));
-    m.set(node, held);
-    let keys = this.byNode.get(node);
-    if (!keys) this.byNode.set(node, (keys = new Set()));
-    keys.add(record.key);
-  }
-
-  onDelete(node: Id, key: Id): void {
-    this.holdings.get(key)?.delete(node);
-    this.byNode.get(node)?.delete(key);
-  }
-
-  keysOf(node: Id): Set<Id> {
-    return this.byNode.get(node) ?? new Set();
-  }
-
-  held(key: Id, node: Id): Held | undefined {
-    return this.holdings.get(key)?.get(node);
-  }
-
-  /** Live nodes whose replica of key is at least `stamp` (null: any replica). */
-  liveReplicas(key: Id, stamp: Stamp | null): number {
-    let n = 0;
-    for (const [node, held] of this.holdings.get(key) ?? []) {
-      if (this.isAlive(node) && (!stamp || compareStamp(held.stamp, stamp) >= 0)) n++;
-    }
-    return n;
-  }
-
-  /** The newest stamp any live node holds for key. */
-  newestLive(key: Id): Stamp | null {
-    let best: Stamp | null = null;
-    for (const [node, held] of this.holdings.get(key) ?? []) {
-      if (this.isAlive(node) && (!best || compareStamp(held.stamp, best) > 0)) best = held.stamp;
-    }
-    return best;
-  }
-}
-
 export interface StorageWorldOptions {
   seed: number;
   storage?: Partial<StorageConfig>;
@@ -134,6 +58,24 @@ export interface StorageWorldOptions {
   valueBytes?: number;
   /** How often (virtual ms) pending repairs are checked; the resolution of repair times. */
   repairCheckMs?: number;
+  /** Record every record move (handoff, anti-entropy, read repair) for `audit()` (costs memory). */
+  audit?: boolean;
+  /**
+   * A leaving node also runs Storage.handOver() in its before-leave hook (what src/node.ts would do to
+   * hand its records over before it goes; off: node.ts as it is, which runs rebalance() only).
+   */
+  leaveHandover?: boolean;
+}
+
+/** One record sent to a node, as the audit saw it. */
+interface Delivery {
+  reason: string;
+  key: Id;
+  to: Id;
+  at: number;
+  bytes: number;
+  /** Whether `to` was one of the r live nodes truly closest to key when the record arrived. */
+  trueHolder: boolean;
 }
 
 export interface OpStats {
@@ -152,9 +94,15 @@ export class StorageWorld {
   readonly world: SimWorld;
   readonly oracle: StorageOracle;
   readonly r: number;
-  readonly keys = new Map<Id, KeyState>();
+  /** The oracle's per-key state: the latest acknowledged write, later unacknowledged ones, busy. */
+  readonly keys: Map<Id, KeyState>;
   readonly ops: OpStats = { putsAcked: 0, putsFailed: 0, getsOk: 0, getsFailed: 0, getsWrong: 0, putMs: [], getMs: [] };
   readonly departures: DepartureRecord[] = [];
+  /** Keys some departure took the last live replica of (their acknowledged write may be newer since). */
+  readonly lostByDeparture = new Set<Id>();
+  readonly lostChains: LostChain[] = [];
+  /** Audit only: per key, what happened to it (store writes and deletes, acks, deaths), with times. */
+  readonly history = new Map<Id, string[]>();
   /** Seconds from a holder's death until every key it left below r replicas had r again. */
   readonly repairSeconds: number[] = [];
   /** Bytes of the replicas that departures left missing (what repair must recreate at least). */
@@ -168,12 +116,21 @@ export class StorageWorld {
   private writes = 0;
   private sorted: { stamp: string; ids: Id[] } | undefined;
   private stopRepairCheck: () => void = () => undefined;
+  readonly deliveries: Delivery[] = [];
+  /** node → key → times the node's store dropped key while the node was alive (after the audit began). */
+  private readonly drops = new Map<string, number>();
+  private auditing = false;
+  private readonly auditOn: boolean;
+  /** Keys some departure left below r replicas (since the audit began), with how many replicas each lost. */
+  private readonly auditLost = new Map<Id, number>();
 
   constructor(options: StorageWorldOptions) {
     const storageConfig = options.storage ?? {};
     this.r = storageConfig.r ?? 3;
     this.valueBytes = options.valueBytes ?? 64;
-    this.oracle = new StorageOracle((id) => this.world.nodes.get(id)?.alive === true);
+    this.auditOn = options.audit === true;
+    this.oracle = new StorageOracle((id) => this.world.nodes.get(id)?.alive === true, (key) => this.trueHolders(key), this.r);
+    this.keys = this.oracle.keys;
     this.world = new SimWorld({
       seed: options.seed,
       config: options.overlay,
@@ -182,6 +139,21 @@ export class StorageWorld {
       createNode: (parts) => {
         const node = new SelfmeshNode(simNodeParts(parts, new ObservedStore(parts.identity.id, this.oracle), storageConfig));
         this.selfmesh.set(node.id, node);
+        if (options.leaveHandover) node.overlay.onBeforeLeave(async () => void (await node.storage.handOver()));
+        if (options.audit) {
+          node.storage.events.on('moved', (e) => {
+            for (const key of e.keys ?? []) this.deliver(e.reason, key, e.to, e.bytes / (e.keys?.length ?? 1));
+          });
+          node.storage.events.on('fetched', (e) => {
+            for (const key of e.keys) this.deliver('fetch', key, node.id, e.bytes / e.keys.length);
+          });
+          this.oracle.trace ??= (key, what) => this.note(key, what);
+          node.storage.events.on('dropped', (e) => {
+            if (!this.auditing) return;
+            const k = `${node.id}/${e.key}`;
+            this.drops.set(k, (this.drops.get(k) ?? 0) + 1);
+          });
+        }
         return { overlay: node.overlay, app: node, start: () => node.start(), halt: () => node.storage.stop() };
       },
     });
@@ -241,49 +213,27 @@ export class StorageWorld {
   }
 
   ackedStamp(key: Id): Stamp | null {
-    return this.keys.get(key)?.acked?.stamp ?? null;
+    return this.oracle.ackedStamp(key);
   }
 
   /** Live replicas of key's latest acknowledged write (or something newer). */
   liveReplicas(key: Id): number {
-    return this.oracle.liveReplicas(key, this.ackedStamp(key));
+    return this.oracle.liveAckedReplicas(key);
   }
 
   /** Keys with an acknowledged write of which no live node holds that write or a newer one. */
   lostKeys(): Id[] {
-    const lost: Id[] = [];
-    for (const [key, s] of this.keys) if (s.acked && this.liveReplicas(key) === 0) lost.push(key);
-    return lost;
+    return this.oracle.lostKeys();
   }
 
   /** Keys with an acknowledged write that have fewer than r live replicas of it (lost ones too, unless told). */
   underReplicated(includeLost = true): Id[] {
-    const out: Id[] = [];
-    for (const [key, s] of this.keys) {
-      if (!s.acked) continue;
-      const live = this.liveReplicas(key);
-      if (live < this.r && (includeLost || live > 0)) out.push(key);
-    }
-    return out;
+    return this.oracle.underReplicated(includeLost);
   }
 
-  /**
-   * Keys whose r true holders do not all hold the same record, the newest any live node holds (what
-   * "all replicas agree" means once churn has stopped). Lost keys (no live replica) count unless told.
-   */
+  /** Keys whose r true holders do not all hold the newest live record (see StorageOracle.disagreeing). */
   disagreeing(includeLost = true): Id[] {
-    const out: Id[] = [];
-    for (const [key, s] of this.keys) {
-      if (!s.acked) continue;
-      const newest = this.oracle.newestLive(key);
-      if (!includeLost && (newest === null || this.liveReplicas(key) === 0)) continue;
-      const ok = newest !== null && this.trueHolders(key).every((id) => {
-        const held = this.oracle.held(key, id);
-        return held !== undefined && compareStamp(held.stamp, newest) === 0;
-      });
-      if (!ok) out.push(key);
-    }
-    return out;
+    return this.oracle.disagreeing(includeLost);
   }
 
   /** Deaths whose keys are not yet back to r replicas. */
@@ -325,6 +275,7 @@ export class StorageWorld {
       this.ops.putMs.push(this.sim.now() - t0);
       this.ops.putsAcked++;
       state.acked = { value, stamp: stampOf(makeVersioned(key, version, value)) };
+      if (this.auditing) this.note(key, `acked v${version.counter}`);
       state.maybe = [];
       return true;
     } catch {
@@ -386,6 +337,12 @@ export class StorageWorld {
     const pendingBefore = this.pending.length;
     const at = this.sim.now();
     const held = [...this.oracle.keysOf(id)];
+    // A leave takes a while: a key whose last other replica dies meanwhile is taken off the pending
+    // repairs as lost before this departure is looked at, so note now which repairs were pending.
+    const pendingAtStart = new Map(held.map((key) => [key, this.pending.filter((p) => p.keys.has(key))]));
+    // Replicas each key keeps without this node, counted before it goes: a leaver that hands its records
+    // over first still took a replica away that the room had to recreate (the ideal counts it).
+    const othersAtStart = new Map(held.map((key) => [key, this.liveReplicas(key) - 1]));
     if (how === 'leave') {
       await this.world.leave(id);
       // world.leave stops the overlay, not what the node built on it.
@@ -394,8 +351,9 @@ export class StorageWorld {
       this.world.crash(id, how === 'crash');
     }
     const record: DepartureRecord = { node: id, at, how, lostKeys: 0, minReplicasLeft: Infinity, pendingBefore, lostWindows: [] };
-    const repair: PendingRepair = { node: id, at: this.sim.now(), keys: new Set() };
+    const repair: PendingRepair = { node: id, at: this.sim.now(), how, keys: new Set(), left: new Map() };
     for (const key of held) {
+      if (this.auditing) this.note(key, `${how} ${id.slice(0, 6)}`);
       const stamp = this.ackedStamp(key);
       const h = this.oracle.held(key, id);
       if (!stamp || !h || compareStamp(h.stamp, stamp) < 0) continue;
@@ -403,12 +361,19 @@ export class StorageWorld {
       record.minReplicasLeft = Math.min(record.minReplicasLeft, left);
       if (left === 0) {
         record.lostKeys++;
-        const first = this.pending.find((p) => p.keys.has(key));
-        record.lostWindows.push(first ? (at - first.at) / 1000 : 0);
+        this.lostByDeparture.add(key);
+        const chain = [...new Set([...pendingAtStart.get(key)!, ...this.pending.filter((p) => p.keys.has(key))])].sort((a, b) => a.at - b.at);
+        record.lostWindows.push(chain.length > 0 ? (at - chain[0]!.at) / 1000 : 0);
+        const deaths = chain.map((p) => ({ how: p.how, at: p.at, left: p.left.get(key)! }));
+        this.lostChains.push({ key, deaths: [...deaths, { how, at, left: 0 }] });
       }
       if (left < this.r) {
         repair.keys.add(key);
+        repair.left.set(key, left);
+      }
+      if (Math.min(left, othersAtStart.get(key)!) < this.r) {
         this.lostReplicaBytes += h.bytes;
+        if (this.auditing) this.auditLost.set(key, (this.auditLost.get(key) ?? 0) + 1);
       }
     }
     if (repair.keys.size > 0) this.pending.push(repair);
@@ -432,19 +397,62 @@ export class StorageWorld {
       const minPrefix = Math.max(0, Math.floor(Math.log2(this.world.liveJoined.length / this.r)) - 4);
       for (const [key, s] of this.keys) {
         if (!s.acked || commonPrefixLength(key, node.id) < minPrefix) continue;
-        if (this.trueHolders(key).includes(node.id)) this.joinPlacementBytes += this.byteSizeOf(key);
+        if (this.trueHolders(key).includes(node.id)) this.joinPlacementBytes += this.oracle.byteSizeOf(key);
       }
     });
+  }
+
+  /** Starts (or restarts) counting moves for `audit()`. */
+  startAudit(): void {
+    if (!this.auditOn) return;
+    this.deliveries.length = 0;
+    this.drops.clear();
+    this.auditLost.clear();
+    this.auditing = true;
+  }
+
+  private note(key: Id, what: string): void {
+    if (!this.auditing) return;
+    let h = this.history.get(key);
+    if (!h) this.history.set(key, (h = []));
+    h.push(`${(this.sim.now() / 1000).toFixed(1)} ${what}`);
+  }
+
+  private deliver(reason: string, key: Id, to: Id, bytes: number): void {
+    if (!this.auditing) return;
+    this.deliveries.push({ reason, key, to, at: this.sim.now(), bytes, trueHolder: this.trueHolders(key).includes(to) });
+  }
+
+  /**
+   * Where the moved bytes went, per mechanism: to a true holder or not, to a node that later dropped the
+   * record, the same (key, node) more than once.
+   */
+  audit(): Record<string, { bytes: number; records: number; notTrueHolder: number; droppedLater: number; repeat: number; targetDead: number; keyNotLost: number; beyondLost: number }> {
+    const out: ReturnType<StorageWorld['audit']> = {};
+    const seen = new Map<string, number>();
+    const perKey = new Map<Id, number>();
+    for (const d of this.deliveries) {
+      const row = (out[d.reason] ??= { bytes: 0, records: 0, notTrueHolder: 0, droppedLater: 0, repeat: 0, targetDead: 0, keyNotLost: 0, beyondLost: 0 });
+      const lost = this.auditLost.get(d.key) ?? 0;
+      if (lost === 0) row.keyNotLost += d.bytes;
+      const nth = (perKey.get(d.key) ?? 0) + 1;
+      perKey.set(d.key, nth);
+      if (lost > 0 && nth > lost) row.beyondLost += d.bytes;
+      const k = `${d.to}/${d.key}`;
+      row.bytes += d.bytes;
+      row.records++;
+      if (!d.trueHolder) row.notTrueHolder += d.bytes;
+      if (this.drops.has(k)) row.droppedLater += d.bytes;
+      if (seen.has(k)) row.repeat += d.bytes;
+      if (!this.isAlive(d.to)) row.targetDead += d.bytes;
+      seen.set(k, (seen.get(k) ?? 0) + 1);
+    }
+    return out;
   }
 
   /** Stops the periodic repair check (the world keeps running). */
   close(): void {
     this.stopRepairCheck();
-  }
-
-  private byteSizeOf(key: Id): number {
-    for (const held of this.oracle.holdings.get(key)?.values() ?? []) return held.bytes;
-    return 0;
   }
 
   private checkRepairs(): void {
@@ -463,9 +471,7 @@ export class StorageWorld {
   }
 
   private stateOf(key: Id): KeyState {
-    let s = this.keys.get(key);
-    if (!s) this.keys.set(key, (s = { acked: null, maybe: [], busy: false }));
-    return s;
+    return this.oracle.stateOf(key);
   }
 
   private valueFor(key: Id, n: number): Uint8Array {
@@ -473,16 +479,4 @@ export class StorageWorld {
     out.set(new TextEncoder().encode(`${key.slice(0, 8)}:${n}:`).subarray(0, this.valueBytes));
     return out;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function matches(value: Uint8Array | null, state: KeyState): boolean {
-  if (!state.acked) return value === null || state.maybe.some((m) => sameBytes(m, value));
-  if (value === null) return false;
-  return sameBytes(value, state.acked.value) || state.maybe.some((m) => sameBytes(m, value));
 }

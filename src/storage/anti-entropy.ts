@@ -54,7 +54,7 @@ export class AntiEntropy {
     const toFetch: Id[] = [];
     for (const [key, stamp] of theirs) {
       const m = replica.stamp(key);
-      if ((!m || compareStamp(stamp, m) > 0) && placement.isResponsible(key)) toFetch.push(key);
+      if ((!m || compareStamp(stamp, m) > 0) && placement.isResponsible(key) && !replica.wasCollected(key, stamp)) toFetch.push(key);
     }
     if (toPush.length) await this.mover.move(peer, toPush, 'anti-entropy');
     const fetched = await this.fetch(peer, toFetch);
@@ -116,16 +116,22 @@ export class AntiEntropy {
         this.ctx.counters.inc('storage.fetch.failed');
         return stored;
       }
+      const got: Id[] = [];
+      let gotBytes = 0;
       for (const { record, owner } of reply.items) {
         if (!batch.includes(record.key)) continue;
-        this.ctx.meters.repairBytes += encode(record).length;
+        const size = encode(record).length;
+        this.ctx.meters.repairBytes += size;
         this.ctx.meters.recordsMoved++;
+        got.push(record.key);
+        gotBytes += size;
         try {
           if ((await this.ctx.replica.apply(record, owner ?? peer, false)) === 'stored') stored++;
         } catch {
           this.ctx.counters.inc('storage.fetch.refused');
         }
       }
+      if (got.length) this.ctx.events.emit('fetched', { from: peer, records: got.length, bytes: gotBytes, keys: got });
       // The peer answers a prefix of the keys (bounded by bytes); ask again for the rest.
       if (reply.done === 0) break;
       rest = rest.slice(reply.done);

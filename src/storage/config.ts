@@ -22,6 +22,12 @@ export interface StorageConfig extends Limits {
   transferBatchBytes: number;
   /** A put that lost a race (STALE) re-reads and retries this many times. */
   putRetries: number;
+  /**
+   * How long a node keeps a tombstone before it may collect it (once every holder confirmed it holds
+   * it); 0 keeps tombstones for good. A replica that was away longer than this with an older value can
+   * bring that value back, so keep it well above how long a node may be away with its records.
+   */
+  tombstoneTtlMs: number;
 }
 
 export const DEFAULT_CONFIG: StorageConfig = {
@@ -36,6 +42,7 @@ export const DEFAULT_CONFIG: StorageConfig = {
   pendingMs: 10_000,
   transferBatchBytes: 256 * 1024,
   putRetries: 3,
+  tombstoneTtlMs: 7 * 24 * 3_600_000,
 };
 
 export function resolveConfig(partial: Partial<StorageConfig> = {}): StorageConfig {
@@ -47,5 +54,6 @@ export function resolveConfig(partial: Partial<StorageConfig> = {}): StorageConf
     throw new RangeError(`readQuorum + w must exceed r (got ${c.readQuorum} + ${c.w} <= ${c.r}): reads could miss writes`);
   }
   if (c.slack < 0 || !Number.isInteger(c.slack)) throw new RangeError('slack must be an integer >= 0');
+  if (!(c.tombstoneTtlMs >= 0)) throw new RangeError('tombstoneTtlMs must be >= 0');
   return c;
 }

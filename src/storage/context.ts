@@ -18,12 +18,14 @@ export interface StorageEvents {
   /** A record left this node after its holders confirmed it. */
   dropped: { key: Id };
   /** Records were sent to another node to restore replication (handoff, repair, anti-entropy, read repair). */
-  moved: { to: Id; records: number; bytes: number; reason: MoveReason };
+  moved: { to: Id; records: number; bytes: number; reason: MoveReason; keys?: Id[] };
+  /** Records were pulled from a peer by anti-entropy and stored here (the puller counts these bytes). */
+  fetched: { from: Id; records: number; bytes: number; keys: Id[] };
   /** A request from a peer was refused. */
   refused: { from: Id; method: string; code: string; reason: string };
 }
 
-export type MoveReason = 'handoff' | 'anti-entropy' | 'read-repair' | 'republish';
+export type MoveReason = 'handoff' | 'leave' | 'anti-entropy' | 'read-repair' | 'republish';
 
 /** Numbers for stats and benchmarks; only ever increased. */
 export interface StorageMeters {
@@ -38,6 +40,8 @@ export interface StorageMeters {
   controlBytes: number;
   dropped: number;
   refused: number;
+  /** Tombstones collected here (see gc.ts). */
+  tombstonesCollected: number;
 }
 
 /** Tracks background work so that callers (tests, the simulator) can wait until a node is quiet. */

@@ -36,6 +36,29 @@ export class Handoff {
     this.ctx.tasks.track(this.loop());
   }
 
+  /**
+   * Before this node leaves: offers every record it holds to the r holders the key has without this
+   * node (the one that takes its place wants it; the others have it), so that the leave costs no key a
+   * replica. Resolves with how many keys every such holder confirmed.
+   */
+  async handOver(): Promise<{ keys: number; confirmed: number }> {
+    const { placement, replica, selfId } = this.ctx;
+    const others = placement.known().filter((id) => id !== selfId);
+    const holdersOf = placement.holdersAmong(others);
+    const byTarget = new Map<Id, Id[]>();
+    const keys = replica.keys();
+    for (const key of keys) for (const h of holdersOf(key)) add(byTarget, h, key);
+    const confirmed = new Map<Id, Set<Id>>();
+    await Promise.all(
+      [...byTarget].map(async ([target, list]) => {
+        confirmed.set(target, (await this.mover.move(target, list, 'leave')).confirmed);
+      }),
+    );
+    let ok = 0;
+    for (const key of keys) if (holdersOf(key).every((h) => confirmed.get(h)?.has(key))) ok++;
+    return { keys: keys.length, confirmed: ok };
+  }
+
   /** Forgets a key's last plan (after a write arrives, so that its placement is checked again). */
   touch(key: Id): void {
     this.lastPlan.delete(key);

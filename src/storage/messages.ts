@@ -45,6 +45,8 @@ export const GetBody = v.strictObject({ key: IdS });
 export const CasBody = v.strictObject({ key: IdS, expected: v.nullable(VersionSchema), value: Bytes });
 export const OfferBody = v.strictObject({
   items: v.pipe(v.array(v.strictObject({ key: IdS, stamp: StampSchema })), v.maxLength(MAX_BATCH)),
+  /** The sender is leaving: it no longer counts as a holder (the receiver may take its place). */
+  leaving: v.optional(v.literal(true)),
 });
 export const PushBody = v.strictObject({
   items: v.pipe(v.array(v.strictObject({ record: RecordSchema, owner: v.optional(IdS) })), v.maxLength(MAX_BATCH)),

@@ -5,12 +5,23 @@ import { compareDistance, type Id } from '../core/id.ts';
 import type { OverlayPort } from './overlay-port.ts';
 
 export class Placement {
+  /** Nodes that said they are leaving, until when they are left out of `known()`. */
+  private readonly leaving = new Map<Id, number>();
+
   constructor(
     private readonly port: OverlayPort,
     readonly r: number,
     /** Extra ranks a node still accepts during churn, when views of the neighbourhood differ. */
     readonly slack: number,
+    private readonly now: () => number = () => 0,
+    /** How long a node that announced its leave is left out (it is gone from the overlay by then). */
+    private readonly leavingMs = 60_000,
   ) {}
+
+  /** A node announced that it is leaving: it no longer counts as a holder here. */
+  markLeaving(id: Id): void {
+    if (id !== this.port.selfId) this.leaving.set(id, this.now() + this.leavingMs);
+  }
 
   get selfId(): Id {
     return this.port.selfId;
@@ -50,6 +61,13 @@ export class Placement {
   known(): Id[] {
     const set = new Set(this.port.neighbors());
     for (const id of this.port.contacts?.() ?? []) set.add(id);
+    if (this.leaving.size > 0) {
+      const now = this.now();
+      for (const [id, until] of this.leaving) {
+        if (until <= now) this.leaving.delete(id);
+        else set.delete(id);
+      }
+    }
     set.add(this.port.selfId);
     return [...set];
   }

@@ -32,7 +32,8 @@ export class Mover {
       this.ctx.meters.controlBytes += encode(items).length;
       let offer;
       try {
-        offer = await callPeer(this.ctx, target, M.offer, { items }, OfferReply);
+        const body = reason === 'leave' ? { items, leaving: true as const } : { items };
+        offer = await callPeer(this.ctx, target, M.offer, body, OfferReply);
       } catch {
         this.ctx.counters.inc('storage.offer.failed');
         continue;
@@ -61,7 +62,7 @@ export class Mover {
         this.ctx.meters.repairBytes += bytes;
         this.ctx.meters.recordsMoved += items.length;
         result.bytes += bytes;
-        this.ctx.events.emit('moved', { to: target, records: items.length, bytes, reason });
+        this.ctx.events.emit('moved', { to: target, records: items.length, bytes, reason, keys: items.map((i) => i.record.key) });
       } catch {
         this.ctx.counters.inc('storage.push.failed');
       }

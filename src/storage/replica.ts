@@ -6,7 +6,7 @@ import type { Id } from '../core/id.ts';
 import type { SignatureScheme } from '../core/identity.ts';
 import { type Limits, QuotaLedger } from './limits.ts';
 import {
-  compareStamp, contentOf, detach, recordBytes, stampOf, validateRecord,
+  compareStamp, contentOf, detach, isTombstone, recordBytes, stampOf, validateRecord,
   type DataRecord, type Stamp, type StoredRecord,
 } from './records.ts';
 import type { ReplicaStore } from './replica-store.ts';
@@ -15,6 +15,10 @@ export interface IndexEntry {
   stamp: Stamp;
   bytes: number;
   owner: Id;
+  /** A deleted key's tombstone (an open record with a null value). */
+  tombstone: boolean;
+  /** When this node stored the record (its clock; a reloaded store counts from the reload). */
+  since: number;
 }
 
 export type ApplyOutcome = 'stored' | 'same';
@@ -24,18 +28,25 @@ export class LocalReplica {
   private readonly ledger: QuotaLedger;
   private readonly locks = new Map<Id, Promise<unknown>>();
   private totalBytes = 0;
+  /**
+   * Tombstones this node collected (garbage-collected), remembered until `until`: an offer or push of
+   * that very tombstone is answered as held, so that a fellow holder that has not collected it yet does
+   * not put it back here (and a collected tombstone does not bounce between holders).
+   */
+  private readonly collected = new Map<Id, { stamp: Stamp; until: number }>();
 
   constructor(
     readonly store: ReplicaStore,
     private readonly scheme: SignatureScheme,
     private readonly limits: Limits,
+    private readonly now: () => number = () => 0,
   ) {
     this.ledger = new QuotaLedger(limits.writerQuotaBytes);
   }
 
   /** Builds the index from what the store holds (a reopened database keeps its records). */
   async load(): Promise<void> {
-    for (const rec of await this.store.entries()) this.track(rec.key, stampOf(rec), recordBytes(rec), rec.owner);
+    for (const rec of await this.store.entries()) this.track(rec.key, stampOf(rec), recordBytes(rec), rec.owner, isTombstone(rec));
   }
 
   get bytes(): number {
@@ -82,7 +93,8 @@ export class LocalReplica {
       if (charge) this.ledger.check(owner, bytes - (cur && cur.owner === owner ? cur.bytes : 0));
       await this.store.put({ ...detach(contentOf(rec)), owner });
       if (cur) this.untrack(rec.key, cur);
-      this.track(rec.key, stamp, bytes, owner);
+      this.track(rec.key, stamp, bytes, owner, isTombstone(rec));
+      this.collected.delete(rec.key);
       return 'stored';
     });
   }
@@ -98,13 +110,50 @@ export class LocalReplica {
     });
   }
 
+  /**
+   * Collects a tombstone: drops it if it is still the held record with this stamp, and remembers it for
+   * `rememberMs` (see `collected`).
+   */
+  collect(key: Id, stamp: Stamp, rememberMs: number): Promise<boolean> {
+    return this.withLock(key, async () => {
+      const cur = this.index.get(key);
+      if (!cur || !cur.tombstone || compareStamp(cur.stamp, stamp) !== 0) return false;
+      await this.store.delete(key);
+      this.untrack(key, cur);
+      this.collected.set(key, { stamp, until: this.now() + rememberMs });
+      return true;
+    });
+  }
+
+  /** Whether this node remembers collecting some tombstone of key (cheap; no stamp needed). */
+  collectedAny(key: Id): boolean {
+    return this.collected.has(key);
+  }
+
+  /** Whether this node collected exactly this tombstone recently (it counts as held for repair). */
+  wasCollected(key: Id, stamp: Stamp): boolean {
+    const c = this.collected.get(key);
+    if (!c) return false;
+    if (c.until <= this.now()) {
+      this.collected.delete(key);
+      return false;
+    }
+    return compareStamp(c.stamp, stamp) === 0;
+  }
+
+  /** Forgets collected tombstones whose memory expired. */
+  pruneCollected(): void {
+    const now = this.now();
+    for (const [key, c] of this.collected) if (c.until <= now) this.collected.delete(key);
+  }
+
   /** Runs fn with key locked; callers that span RPCs (cas) use it too, through their own lock map. */
   withLock<T>(key: Id, fn: () => Promise<T>): Promise<T> {
     return chain(this.locks, key, fn);
   }
 
-  private track(key: Id, stamp: Stamp, bytes: number, owner: Id): void {
-    this.index.set(key, { stamp, bytes, owner });
+  private track(key: Id, stamp: Stamp, bytes: number, owner: Id, tombstone: boolean): void {
+    this.index.set(key, { stamp, bytes, owner, tombstone, since: this.now() });
     this.ledger.add(owner, bytes);
     this.totalBytes += bytes;
   }

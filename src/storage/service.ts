@@ -9,7 +9,7 @@ import type { Cas } from './cas.ts';
 import type { StorageContext } from './context.ts';
 import type { Handoff } from './handoff.ts';
 import { CasBody, FetchBody, GetBody, M, OfferBody, PushBody, PutBody, SyncBody, type OfferResult, type PushResult } from './messages.ts';
-import { compareStamp, contentOf, recordBytes, type DataRecord, type Stamp } from './records.ts';
+import { compareStamp, contentOf, recordBytes, stampOf, type DataRecord, type Stamp } from './records.ts';
 
 export class Service {
   /** Keys this node said it wants from one offerer: other offers of them wait (no double transfer). */
@@ -34,7 +34,13 @@ export class Service {
         return this.cas.coordinate(b.key, b.expected, b.value.slice(), c.from);
       }),
     );
-    methods.register(M.offer, OfferBody, (b, c) => this.guard(M.offer, c.from, async () => this.offer(b.items)));
+    methods.register(M.offer, OfferBody, (b, c) =>
+      this.guard(M.offer, c.from, async () => {
+        // A leaving node hands its records over: judge responsibility as the room will be without it.
+        if (b.leaving) this.ctx.placement.markLeaving(c.from);
+        return this.offer(b.items);
+      }),
+    );
     methods.register(M.push, PushBody, (b, c) => this.guard(M.push, c.from, () => this.push(b.items, c.from)));
     methods.register(M.fetch, FetchBody, (b, c) => this.guard(M.fetch, c.from, () => this.fetch(b.keys)));
     methods.register(M.sync, SyncBody, (b, c) =>
@@ -76,7 +82,7 @@ export class Service {
         continue;
       }
       const held = this.ctx.replica.stamp(key);
-      if (held && compareStamp(held, stamp) >= 0) {
+      if ((held && compareStamp(held, stamp) >= 0) || this.ctx.replica.wasCollected(key, stamp)) {
         out.have.push(key);
         continue;
       }
@@ -96,6 +102,11 @@ export class Service {
     for (const { record, owner } of items) {
       try {
         this.requireResponsible(record.key);
+        // A tombstone collected here lately is not taken back (a holder that has not collected it yet).
+        if (this.ctx.replica.collectedAny(record.key) && this.ctx.replica.wasCollected(record.key, stampOf(record))) {
+          out.held.push(record.key);
+          continue;
+        }
         await this.store(record, owner ?? from, false, from);
         out.held.push(record.key);
       } catch (e) {

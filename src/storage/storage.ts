@@ -8,6 +8,7 @@ import type { Id } from '../core/id.ts';
 import type { Identity, SignatureScheme } from '../core/identity.ts';
 import type { Rng } from '../core/rng.ts';
 import { AntiEntropy } from './anti-entropy.ts';
+import { TombstoneGc } from './gc.ts';
 import { Cas, type CasResult } from './cas.ts';
 import { type StorageConfig, resolveConfig } from './config.ts';
 import { type StorageContext, type StorageEvents, type StorageMeters, Tasks } from './context.ts';
@@ -59,20 +60,21 @@ export class Storage {
   private readonly casOp: Cas;
   private readonly handoff: Handoff;
   private readonly antiEntropy: AntiEntropy;
+  private readonly gc: TombstoneGc;
   private readonly service: Service;
   private readonly offs: Array<() => void> = [];
   private started = false;
 
   constructor(private readonly opts: StorageOptions) {
     this.config = resolveConfig(opts.config);
-    this.replica = new LocalReplica(opts.store, opts.scheme, this.config);
+    this.replica = new LocalReplica(opts.store, opts.scheme, this.config, () => opts.clock.now());
     const meters: StorageMeters = {
       writesAcked: 0, readsServed: 0, recordsMoved: 0, repairBytes: 0, readRepairBytes: 0, controlBytes: 0,
-      dropped: 0, refused: 0,
+      dropped: 0, refused: 0, tombstonesCollected: 0,
     };
     this.ctx = {
       selfId: opts.port.selfId, port: opts.port, config: this.config,
-      placement: new Placement(opts.port, this.config.r, this.config.slack), replica: this.replica,
+      placement: new Placement(opts.port, this.config.r, this.config.slack, () => opts.clock.now()), replica: this.replica,
       clock: opts.clock, rng: opts.rng, counters: opts.counters, events: this.events, meters, tasks: new Tasks(),
     };
     const mover = new Mover(this.ctx);
@@ -80,6 +82,7 @@ export class Storage {
     this.casOp = new Cas(this.ctx, this.quorum);
     this.handoff = new Handoff(this.ctx, mover);
     this.antiEntropy = new AntiEntropy(this.ctx, mover);
+    this.gc = new TombstoneGc(this.ctx, mover);
     this.service = new Service(this.ctx, this.antiEntropy, this.casOp, this.handoff);
   }
 
@@ -103,6 +106,10 @@ export class Storage {
     }
     if (this.config.antiEntropyMs > 0) {
       this.offs.push(every(clock, this.config.antiEntropyMs, () => this.ctx.tasks.track(this.antiEntropy.round())));
+    }
+    if (this.config.tombstoneTtlMs > 0) {
+      const period = Math.max(1_000, Math.min(this.config.tombstoneTtlMs / 4, 600_000));
+      this.offs.push(every(clock, period, () => this.ctx.tasks.track(this.gc.run())));
     }
     // Records that survived a reload are reconciled with the room like any handoff.
     this.handoff.schedule();
@@ -203,6 +210,21 @@ export class Storage {
   /** One anti-entropy exchange with peer; returns how many keys moved each way. */
   syncWith(peer: Id): Promise<{ pushed: number; fetched: number }> {
     return this.antiEntropy.syncWith(peer);
+  }
+
+  /** Collects the tombstones that are old enough and that every holder has (normally run on a timer). */
+  collectTombstones(): Promise<number> {
+    return this.gc.run();
+  }
+
+  /**
+   * Before a leave: hands every record to the holders its key has without this node, and resolves once
+   * they confirmed (or failed). The overlay's before-leave hook should run this rather than rebalance():
+   * a plain handoff pass still counts this node as a holder, so a leave would cost each of its keys a
+   * replica until the others notice.
+   */
+  handOver(): Promise<{ keys: number; confirmed: number }> {
+    return this.handoff.handOver();
   }
 
   /** Runs a handoff pass now (normally run on neighbourhood events). */

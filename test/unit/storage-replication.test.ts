@@ -69,6 +69,33 @@ describe('handoff, re-replication and anti-entropy', () => {
     expect(moved / ideal).toBeLessThanOrEqual(1.2);
   });
 
+  it('a leaving node hands its records over first, so its leave costs no key a replica', async () => {
+    const c = await Cluster.create(16);
+    const written = await fill(c, 80);
+    const leaver = c.closest([...written.keys()][0]!, 1)[0]!;
+    const held = c.node(leaver).storage.heldKeys();
+    expect(held.length).toBeGreaterThan(0);
+    const meter = () => [...c.nodes.values()].reduce((s, x) => s + x.storage.stats().repairBytes, 0);
+    const before = meter();
+    const result = await c.node(leaver).storage.handOver();
+    expect(result).toEqual({ keys: held.length, confirmed: held.length });
+    // Before it goes, each of its keys is already on the r nodes closest without it, once each.
+    let ideal = 0;
+    for (const key of held) {
+      const after = c.closest(key, 4).filter((id) => id !== leaver).slice(0, 3);
+      for (const id of after) expect(c.node(id).storage.holds(key), key.slice(0, 8)).toBe(true);
+      ideal += encode(contentOf((await c.node(leaver).storage.local(key))!)).length;
+    }
+    expect(meter() - before).toBe(ideal);
+    const others = meter() - c.node(leaver).storage.stats().repairBytes;
+    c.kill(leaver);
+    await c.settle();
+    expectPlaced(c, written.keys());
+    await expectReadable(c, written);
+    // Nothing was left to repair.
+    expect(meter()).toBe(others);
+  });
+
   it('survives r - 1 holders of a key dying at once', async () => {
     const c = await Cluster.create(14);
     const written = await fill(c, 40);
