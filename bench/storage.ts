@@ -1,4 +1,4 @@
-// `npm run bench -- storage [--json] [--quick] [--n 1000] [--keys 10000] [--minutes 15] [--seed 1] [--only static|10|2] [--audit] [--leave-handover]`:
+// `npm run bench -- storage [--json] [--quick] [--n 1000] [--keys 10000] [--minutes 15] [--seed 1] [--only static|10|2] [--audit]`:
 // replicated storage over the real overlay in the simulator (whole SelfmeshNodes, MemoryStore). One row
 // per scenario: static (no churn; single crashes one at a time to time repair) and churn with mean
 // sessions of 10 and 2 minutes. Targets: lostAcked = 0 in every row, repairBytesOverIdeal <= 1.2.
@@ -45,10 +45,10 @@ export interface StorageRow {
 }
 
 async function runOne(
-  n: number, keyCount: number, session: number | null, minutes: number, seed: number, audit = false, leaveHandover = false,
+  n: number, keyCount: number, session: number | null, minutes: number, seed: number, audit = false,
 ): Promise<StorageRow> {
   const started = performance.now();
-  const sw = await storageRoom({ n, seed, audit, leaveHandover });
+  const sw = await storageRoom({ n, seed, audit });
   const t0 = sw.sim.now();
   const keys = makeKeys(sw, keyCount);
   await loadKeys(sw, keys, Math.max(100, n / 2));
@@ -139,7 +139,7 @@ export async function run(args: string[]): Promise<StorageRow[]> {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const plan = [null, 10, 2].filter((s) => only === undefined || String(s ?? 'static') === only);
   for (const session of plan) {
-    const row = await runOne(n, keys, session, minutes, seed, args.includes('--audit'), args.includes('--leave-handover'));
+    const row = await runOne(n, keys, session, minutes, seed, args.includes('--audit'));
     console.error(JSON.stringify(row));
     rows.push(row);
   }

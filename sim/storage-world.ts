@@ -60,11 +60,6 @@ export interface StorageWorldOptions {
   repairCheckMs?: number;
   /** Record every record move (handoff, anti-entropy, read repair) for `audit()` (costs memory). */
   audit?: boolean;
-  /**
-   * A leaving node also runs Storage.handOver() in its before-leave hook (what src/node.ts would do to
-   * hand its records over before it goes; off: node.ts as it is, which runs rebalance() only).
-   */
-  leaveHandover?: boolean;
 }
 
 /** One record sent to a node, as the audit saw it. */
@@ -139,7 +134,6 @@ export class StorageWorld {
       createNode: (parts) => {
         const node = new SelfmeshNode(simNodeParts(parts, new ObservedStore(parts.identity.id, this.oracle), storageConfig));
         this.selfmesh.set(node.id, node);
-        if (options.leaveHandover) node.overlay.onBeforeLeave(async () => void (await node.storage.handOver()));
         if (options.audit) {
           node.storage.events.on('moved', (e) => {
             for (const key of e.keys ?? []) this.deliver(e.reason, key, e.to, e.bytes / (e.keys?.length ?? 1));

@@ -79,7 +79,8 @@ export class SelfmeshNode {
     this.broadcaster = new Broadcaster(this.overlay, parts.clock, parts.rng, this.counters);
     this.summary = new NodeSummaryService(this);
     // Records go to their new holders before the links close.
-    this.overlay.onBeforeLeave(() => this.storage.rebalance());
+    // A leaving node hands its records to the holders its keys have without it, before its links close.
+    this.overlay.onBeforeLeave(async () => void (await this.storage.handOver()));
   }
 
   /** Storage first, so that neighbours' first handoffs find their handlers; then the overlay joins. */
