@@ -140,7 +140,6 @@ async function measureYWebrtc(browser: Browser, httpUrl: string, tabs: number, s
   for (let i = 0; i < tabs; i++) {
     const page = await context.newPage();
     await page.goto(`${httpUrl}/ywebrtc.html?room=${room}`);
-    // y-webrtc is a full mesh: a tab is in the room once it is connected to every other tab (up to maxConns).
     // A y-webrtc tab is in the room once it is connected to a peer (the doc syncs through it), as a
     // selfmesh tab is once it can route. y-webrtc then goes on connecting to others, up to a random
     // cap of 20 to 34 connections a tab; links are counted once the room has settled, below.
