@@ -1,8 +1,9 @@
-// `npm run bench -- browser --json`: rooms of 8, 16 and 32 tabs (64 with --max 64) in real Chromium,
+// `npm run bench -- browser --json [--max 64] [--system selfmesh|y-webrtc]`: rooms of 8, 16 and 32 tabs (64 with --max 64) in real Chromium,
 // once with selfmesh and once with the real y-webrtc package, on the same signaling server code.
 // Prints one row per system and room size and renders bench/REPORT.md from all results.
 import { build } from 'vite';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSignalingServer } from '../signaling/server.ts';
 import { pssOfChildBrowsersKB } from './process-memory.ts';
@@ -192,8 +193,13 @@ export async function run(args: string[]): Promise<BrowserRow[]> {
   const root = process.cwd();
   await build({ root, logLevel: 'warn' });
   await build({ root: join(root, 'bench/pages'), base: './', logLevel: 'warn', build: { outDir: join(root, 'bench/.build'), emptyOutDir: true, rollupOptions: { input: join(root, 'bench/pages/ywebrtc.html') } } });
-  const rows: BrowserRow[] = [];
-  for (const system of ['selfmesh', 'y-webrtc'] as const) {
+  // `--system selfmesh` re-measures one system and keeps the other's rows from the last run.
+  const only = option(args, '--system');
+  const resultsFile = join(root, 'bench/results/browser.json');
+  const rows: BrowserRow[] = only && existsSync(resultsFile)
+    ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as BrowserRow[]).filter((r) => r.system !== only)
+    : [];
+  for (const system of (['selfmesh', 'y-webrtc'] as const).filter((s) => !only || s === only)) {
     const server = await startSignalingServer({ host: '127.0.0.1', port: 0, serveDir: system === 'selfmesh' ? join(root, 'dist') : join(root, 'bench/.build') });
     try {
       for (const tabs of sizes) {
@@ -212,6 +218,7 @@ export async function run(args: string[]): Promise<BrowserRow[]> {
       await server.close();
     }
   }
+  rows.sort((a, b) => a.system.localeCompare(b.system) || a.tabs - b.tabs);
   renderReport(rows as unknown as Parameters<typeof renderReport>[0]);
   return rows;
 }

@@ -66,5 +66,7 @@ export async function join(ctx: OverlayContext, router: Router, maintenance: Mai
   await stabilizer.stabilize({ ask: config.neighbourhoodSize, maxSteps: 6 });
   const nbrs = table.neighbours();
   if (nbrs[0]) await copyPeerTable(ctx, nbrs[0]);
-  await maintenance.linkContacts(() => true, 24, 8);
+  // One round of far links (one per slot, in parallel); the first maintenance round, which join
+  // schedules at once, makes the rest. Each further round here would add a link setup to every join.
+  await maintenance.linkContacts(() => true, 8, 8);
 }
