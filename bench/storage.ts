@@ -58,7 +58,7 @@ async function runOne(
   sw.lostReplicaBytes = 0;
   sw.joinPlacementBytes = 0;
   sw.repairSeconds.length = 0;
-  sw.startAudit();
+  sw.moves?.start();
   const workload = { keys, writesPerSecond: Math.max(2, n / 100), readsPerSecond: Math.max(2, n / 100) };
   if (session === null) {
     // No churn: ten single crashes (silent, and with links closing), each long after the previous one.
@@ -101,11 +101,11 @@ async function runOne(
     }
     console.error(JSON.stringify({ lostShapes: Object.fromEntries([...shapes].sort((a, b) => b[1] - a[1])) }));
     for (const c of sw.lostChains.filter((x) => x.deaths.length === 1).slice(0, 4)) {
-      console.error(`single-death loss ${c.key.slice(0, 8)}: ${(sw.history.get(c.key) ?? []).slice(-25).join(' | ')}`);
+      console.error(`single-death loss ${c.key.slice(0, 8)}: ${(sw.moves?.history.get(c.key) ?? []).slice(-25).join(' | ')}`);
     }
     console.error(JSON.stringify({ lostChains: sw.lostChains.slice(0, 15).map((c) => c.deaths.map((d) => `${d.how}@${(d.at / 1000).toFixed(1)}:${d.left}`).join(' ')) }));
   }
-  if (audit) console.error(JSON.stringify({ audit: sw.audit(), meters: sw.meters(), departures: sw.departures.map((d) => ({ how: d.how, lost: d.lostKeys, min: d.minReplicasLeft, pending: d.pendingBefore })) }));
+  if (audit) console.error(JSON.stringify({ audit: sw.moves?.report(), meters: sw.meters(), departures: sw.departures.map((d) => ({ how: d.how, lost: d.lostKeys, min: d.minReplicasLeft, pending: d.pendingBefore })) }));
   return {
     n, keys: keyCount, churn: session,
     lostAcked: lost.size,

@@ -9,6 +9,7 @@ import type { StorageConfig } from '../src/storage/config.ts';
 import { topClosest } from '../src/storage/placement.ts';
 import { compareStamp, makeVersioned, stampOf, type Stamp } from '../src/storage/records.ts';
 import type { MemoryNetworkOptions } from '../src/transport/memory-link.ts';
+import { MoveAudit } from './storage-audit.ts';
 import { ObservedStore, StorageOracle, matches, type KeyState } from './storage-oracle.ts';
 import { SimWorld, simNodeParts, type SimNode } from './world.ts';
 
@@ -62,17 +63,6 @@ export interface StorageWorldOptions {
   audit?: boolean;
 }
 
-/** One record sent to a node, as the audit saw it. */
-interface Delivery {
-  reason: string;
-  key: Id;
-  to: Id;
-  at: number;
-  bytes: number;
-  /** Whether `to` was one of the r live nodes truly closest to key when the record arrived. */
-  trueHolder: boolean;
-}
-
 export interface OpStats {
   putsAcked: number;
   putsFailed: number;
@@ -96,8 +86,8 @@ export class StorageWorld {
   /** Keys some departure took the last live replica of (their acknowledged write may be newer since). */
   readonly lostByDeparture = new Set<Id>();
   readonly lostChains: LostChain[] = [];
-  /** Audit only: per key, what happened to it (store writes and deletes, acks, deaths), with times. */
-  readonly history = new Map<Id, string[]>();
+  /** With `audit`: where every moved record went (see storage-audit.ts). */
+  readonly moves: MoveAudit | undefined;
   /** Seconds from a holder's death until every key it left below r replicas had r again. */
   readonly repairSeconds: number[] = [];
   /** Bytes of the replicas that departures left missing (what repair must recreate at least). */
@@ -111,19 +101,11 @@ export class StorageWorld {
   private writes = 0;
   private sorted: { stamp: string; ids: Id[] } | undefined;
   private stopRepairCheck: () => void = () => undefined;
-  readonly deliveries: Delivery[] = [];
-  /** node → key → times the node's store dropped key while the node was alive (after the audit began). */
-  private readonly drops = new Map<string, number>();
-  private auditing = false;
-  private readonly auditOn: boolean;
-  /** Keys some departure left below r replicas (since the audit began), with how many replicas each lost. */
-  private readonly auditLost = new Map<Id, number>();
 
   constructor(options: StorageWorldOptions) {
     const storageConfig = options.storage ?? {};
     this.r = storageConfig.r ?? 3;
     this.valueBytes = options.valueBytes ?? 64;
-    this.auditOn = options.audit === true;
     this.oracle = new StorageOracle((id) => this.world.nodes.get(id)?.alive === true, (key) => this.trueHolders(key), this.r);
     this.keys = this.oracle.keys;
     this.world = new SimWorld({
@@ -134,23 +116,15 @@ export class StorageWorld {
       createNode: (parts) => {
         const node = new SelfmeshNode(simNodeParts(parts, new ObservedStore(parts.identity.id, this.oracle), storageConfig));
         this.selfmesh.set(node.id, node);
-        if (options.audit) {
-          node.storage.events.on('moved', (e) => {
-            for (const key of e.keys ?? []) this.deliver(e.reason, key, e.to, e.bytes / (e.keys?.length ?? 1));
-          });
-          node.storage.events.on('fetched', (e) => {
-            for (const key of e.keys) this.deliver('fetch', key, node.id, e.bytes / e.keys.length);
-          });
-          this.oracle.trace ??= (key, what) => this.note(key, what);
-          node.storage.events.on('dropped', (e) => {
-            if (!this.auditing) return;
-            const k = `${node.id}/${e.key}`;
-            this.drops.set(k, (this.drops.get(k) ?? 0) + 1);
-          });
-        }
+        this.moves?.watch(node);
         return { overlay: node.overlay, app: node, start: () => node.start(), halt: () => node.storage.stop() };
       },
     });
+    if (options.audit) {
+      const moves = new MoveAudit(() => this.sim.now(), (key) => this.trueHolders(key), (id) => this.isAlive(id));
+      this.moves = moves;
+      this.oracle.trace = (key, what) => moves.note(key, what);
+    }
     this.stopRepairCheck = every(this.sim, options.repairCheckMs ?? 1_000, () => this.checkRepairs());
   }
 
@@ -269,7 +243,7 @@ export class StorageWorld {
       this.ops.putMs.push(this.sim.now() - t0);
       this.ops.putsAcked++;
       state.acked = { value, stamp: stampOf(makeVersioned(key, version, value)) };
-      if (this.auditing) this.note(key, `acked v${version.counter}`);
+      this.moves?.note(key, `acked v${version.counter}`);
       state.maybe = [];
       return true;
     } catch {
@@ -347,7 +321,7 @@ export class StorageWorld {
     const record: DepartureRecord = { node: id, at, how, lostKeys: 0, minReplicasLeft: Infinity, pendingBefore, lostWindows: [] };
     const repair: PendingRepair = { node: id, at: this.sim.now(), how, keys: new Set(), left: new Map() };
     for (const key of held) {
-      if (this.auditing) this.note(key, `${how} ${id.slice(0, 6)}`);
+      this.moves?.note(key, `${how} ${id.slice(0, 6)}`);
       const stamp = this.ackedStamp(key);
       const h = this.oracle.held(key, id);
       if (!stamp || !h || compareStamp(h.stamp, stamp) < 0) continue;
@@ -367,7 +341,7 @@ export class StorageWorld {
       }
       if (Math.min(left, othersAtStart.get(key)!) < this.r) {
         this.lostReplicaBytes += h.bytes;
-        if (this.auditing) this.auditLost.set(key, (this.auditLost.get(key) ?? 0) + 1);
+        this.moves?.lostReplica(key);
       }
     }
     if (repair.keys.size > 0) this.pending.push(repair);
@@ -394,54 +368,6 @@ export class StorageWorld {
         if (this.trueHolders(key).includes(node.id)) this.joinPlacementBytes += this.oracle.byteSizeOf(key);
       }
     });
-  }
-
-  /** Starts (or restarts) counting moves for `audit()`. */
-  startAudit(): void {
-    if (!this.auditOn) return;
-    this.deliveries.length = 0;
-    this.drops.clear();
-    this.auditLost.clear();
-    this.auditing = true;
-  }
-
-  private note(key: Id, what: string): void {
-    if (!this.auditing) return;
-    let h = this.history.get(key);
-    if (!h) this.history.set(key, (h = []));
-    h.push(`${(this.sim.now() / 1000).toFixed(1)} ${what}`);
-  }
-
-  private deliver(reason: string, key: Id, to: Id, bytes: number): void {
-    if (!this.auditing) return;
-    this.deliveries.push({ reason, key, to, at: this.sim.now(), bytes, trueHolder: this.trueHolders(key).includes(to) });
-  }
-
-  /**
-   * Where the moved bytes went, per mechanism: to a true holder or not, to a node that later dropped the
-   * record, the same (key, node) more than once.
-   */
-  audit(): Record<string, { bytes: number; records: number; notTrueHolder: number; droppedLater: number; repeat: number; targetDead: number; keyNotLost: number; beyondLost: number }> {
-    const out: ReturnType<StorageWorld['audit']> = {};
-    const seen = new Map<string, number>();
-    const perKey = new Map<Id, number>();
-    for (const d of this.deliveries) {
-      const row = (out[d.reason] ??= { bytes: 0, records: 0, notTrueHolder: 0, droppedLater: 0, repeat: 0, targetDead: 0, keyNotLost: 0, beyondLost: 0 });
-      const lost = this.auditLost.get(d.key) ?? 0;
-      if (lost === 0) row.keyNotLost += d.bytes;
-      const nth = (perKey.get(d.key) ?? 0) + 1;
-      perKey.set(d.key, nth);
-      if (lost > 0 && nth > lost) row.beyondLost += d.bytes;
-      const k = `${d.to}/${d.key}`;
-      row.bytes += d.bytes;
-      row.records++;
-      if (!d.trueHolder) row.notTrueHolder += d.bytes;
-      if (this.drops.has(k)) row.droppedLater += d.bytes;
-      if (seen.has(k)) row.repeat += d.bytes;
-      if (!this.isAlive(d.to)) row.targetDead += d.bytes;
-      seen.set(k, (seen.get(k) ?? 0) + 1);
-    }
-    return out;
   }
 
   /** Stops the periodic repair check (the world keeps running). */

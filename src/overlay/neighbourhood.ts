@@ -77,7 +77,7 @@ export class Stabilizer {
   }
 
   /** Introduce `added` to our other neighbours, and those to them. */
-  announce(added: Id[]): void {
+  private announce(added: Id[]): void {
     const { table } = this.ctx;
     const nbrs = table.neighbours();
     for (const to of nbrs) {

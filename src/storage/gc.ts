@@ -8,7 +8,7 @@
 import type { Id } from '../core/id.ts';
 import type { StorageContext } from './context.ts';
 import type { Stamp } from './records.ts';
-import type { Mover } from './repair.ts';
+import { addKey, type Mover } from './repair.ts';
 
 export class TombstoneGc {
   /** The last pass started; passes never overlap (a call during a pass runs after it). */
@@ -51,18 +51,9 @@ export class TombstoneGc {
       if (!holders.includes(selfId)) continue;
       const others = holders.filter((h) => h !== selfId);
       plan.set(key, { others, stamp: replica.stamp(key)! });
-      for (const h of others) {
-        const list = byTarget.get(h);
-        if (list) list.push(key);
-        else byTarget.set(h, [key]);
-      }
+      for (const h of others) addKey(byTarget, h, key);
     }
-    const confirmed = new Map<Id, Set<Id>>();
-    await Promise.all(
-      [...byTarget].map(async ([target, keys]) => {
-        confirmed.set(target, (await this.mover.move(target, keys, 'handoff')).confirmed);
-      }),
-    );
+    const confirmed = await this.mover.moveAll(byTarget, 'handoff');
     let collected = 0;
     for (const [key, { others, stamp }] of plan) {
       if (!others.every((h) => confirmed.get(h)?.has(key))) continue;

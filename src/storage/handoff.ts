@@ -4,7 +4,7 @@
 // holder offers to all holders and drops its copy only once every one of them confirmed it.
 import type { Id } from '../core/id.ts';
 import type { StorageContext } from './context.ts';
-import type { Mover } from './repair.ts';
+import { addKey, type Mover } from './repair.ts';
 import type { Stamp } from './records.ts';
 
 export class Handoff {
@@ -47,13 +47,8 @@ export class Handoff {
     const holdersOf = placement.holdersAmong(others);
     const byTarget = new Map<Id, Id[]>();
     const keys = replica.keys();
-    for (const key of keys) for (const h of holdersOf(key)) add(byTarget, h, key);
-    const confirmed = new Map<Id, Set<Id>>();
-    await Promise.all(
-      [...byTarget].map(async ([target, list]) => {
-        confirmed.set(target, (await this.mover.move(target, list, 'leave')).confirmed);
-      }),
-    );
+    for (const key of keys) for (const h of holdersOf(key)) addKey(byTarget, h, key);
+    const confirmed = await this.mover.moveAll(byTarget, 'leave');
     let ok = 0;
     for (const key of keys) if (holdersOf(key).every((h) => confirmed.get(h)?.has(key))) ok++;
     return { keys: keys.length, confirmed: ok };
@@ -94,21 +89,15 @@ export class Handoff {
       this.lastPlan.set(key, plan);
       this.unconfirmed.delete(key);
       if (holders.includes(selfId)) {
-        for (const h of holders) if (h !== selfId && pusherFor(holders, h) === selfId) add(byTarget, h, key);
+        for (const h of holders) if (h !== selfId && pusherFor(holders, h) === selfId) addKey(byTarget, h, key);
       } else {
-        for (const h of holders) add(byTarget, h, key);
+        for (const h of holders) addKey(byTarget, h, key);
         leaving.set(key, { holders, stamp: replica.stamp(key)! });
       }
     }
     if (byTarget.size === 0) return;
-    const confirmed = new Map<Id, Set<Id>>();
-    await Promise.all(
-      [...byTarget].map(async ([target, keys]) => {
-        const result = await this.mover.move(target, keys, 'handoff');
-        confirmed.set(target, result.confirmed);
-        for (const k of keys) if (!result.confirmed.has(k)) this.unconfirmed.add(k);
-      }),
-    );
+    const confirmed = await this.mover.moveAll(byTarget, 'handoff');
+    for (const [target, keys] of byTarget) for (const k of keys) if (!confirmed.get(target)!.has(k)) this.unconfirmed.add(k);
     for (const [key, { holders, stamp }] of leaving) {
       if (!holders.every((h) => confirmed.get(h)?.has(key))) continue;
       // Still ours to drop only if no newer write arrived meanwhile and we are still not a holder.
@@ -128,8 +117,3 @@ export function pusherFor(holders: Id[], target: Id): Id | undefined {
   return holders.find((h) => h !== target);
 }
 
-function add(map: Map<Id, Id[]>, target: Id, key: Id): void {
-  const list = map.get(target);
-  if (list) list.push(key);
-  else map.set(target, [key]);
-}

@@ -19,6 +19,17 @@ export interface MoveResult {
 export class Mover {
   constructor(private readonly ctx: StorageContext) {}
 
+  /** Moves each target its keys, all targets at once; resolves with the keys each target confirmed. */
+  async moveAll(byTarget: Map<Id, Id[]>, reason: MoveReason): Promise<Map<Id, Set<Id>>> {
+    const confirmed = new Map<Id, Set<Id>>();
+    await Promise.all(
+      [...byTarget].map(async ([target, keys]) => {
+        confirmed.set(target, (await this.move(target, keys, reason)).confirmed);
+      }),
+    );
+    return confirmed;
+  }
+
   /** Offers keys to target and pushes those it wants. Network failures leave keys unconfirmed. */
   async move(target: Id, keys: Id[], reason: MoveReason): Promise<MoveResult> {
     const result: MoveResult = { confirmed: new Set(), pending: new Set(), bytes: 0 };
@@ -78,4 +89,11 @@ export class Mover {
     }
     await flush();
   }
+}
+
+/** Adds key to target's list (building the per-target lists that `moveAll` takes). */
+export function addKey(byTarget: Map<Id, Id[]>, target: Id, key: Id): void {
+  const list = byTarget.get(target);
+  if (list) list.push(key);
+  else byTarget.set(target, [key]);
 }
