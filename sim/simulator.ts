@@ -29,6 +29,8 @@ export class Simulator implements Clock {
   private heap: Timer[] = [];
   private time = 0;
   private seq = 0;
+  /** Cleared timers still in the heap (deleted lazily); compacted away when they are most of it. */
+  private cancelled = 0;
   /** Callbacks run so far (a cheap measure of simulation work). */
   eventsRun = 0;
   /** Exceptions thrown by callbacks: a correct node never throws into the event loop. */
@@ -51,7 +53,21 @@ export class Simulator implements Clock {
 
   /** Lazy deletion: the timer stays in the heap with no callback. */
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (handle && typeof handle === 'object') (handle as unknown as Timer).fn = null;
+    if (!handle || typeof handle !== 'object') return;
+    const timer = handle as unknown as Timer;
+    if (timer.fn === null) return;
+    timer.fn = null;
+    // Most timers are timeouts that get cleared: without compaction the heap would hold every one of
+    // them until its time came (millions at 10,000 nodes), and each push and pop would pay for them.
+    if (++this.cancelled > 1024 && this.cancelled > this.heap.length / 2) this.compact();
+  }
+
+  /** Drops cleared timers and rebuilds the heap; (at, seq) is a total order, so runs do not change. */
+  private compact(): void {
+    const live = this.heap.filter((t) => t.fn !== null);
+    this.heap = live;
+    this.cancelled = 0;
+    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   get pending(): number {
@@ -67,7 +83,10 @@ export class Simulator implements Clock {
       while (this.heap.length > 0 && this.heap[0]!.at === tick) {
         const timer = this.pop();
         const fn = timer.fn;
-        if (!fn) continue;
+        if (!fn) {
+          this.cancelled--;
+          continue;
+        }
         timer.fn = null;
         this.eventsRun++;
         try {
@@ -133,19 +152,24 @@ export class Simulator implements Clock {
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && this.less(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && this.less(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
-      }
+      this.siftDown(0);
     }
     return top;
+  }
+
+  private siftDown(start: number): void {
+    const heap = this.heap;
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && this.less(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && this.less(heap[r]!, heap[m]!)) m = r;
+      if (m === i) break;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 // 256-bit node and key ids, and the XOR metric of Kademlia.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 
 export const ID_BYTES = 32;
 export const ID_BITS = ID_BYTES * 8;
@@ -8,15 +8,34 @@ export const ID_BITS = ID_BYTES * 8;
 /** An id is kept as lowercase hex (64 chars): cheap to compare, to use as a Map key, and to log. */
 export type Id = string;
 
-const HEX_ID = /^[0-9a-f]{64}$/;
+/** Hex digit values by char code, 255 for a char that is not a lowercase hex digit. */
+const NIBBLE = new Uint8Array(128).fill(255);
+for (let i = 0; i < 16; i++) NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 export function isId(value: unknown): value is Id {
-  return typeof value === 'string' && HEX_ID.test(value);
+  if (typeof value !== 'string' || value.length !== 64) return false;
+  for (let i = 0; i < 64; i++) if ((NIBBLE[value.charCodeAt(i)] ?? 255) === 255) return false;
+  return true;
+}
+
+/**
+ * Lowercase hex of bytes as one flat string. Building it by `+=` (as bytesToHex does) leaves a tree of
+ * concatenations that V8 keeps (and walks) for every id held in a table; ids are compared and used as
+ * Map keys all the time.
+ */
+export function toHex(bytes: Uint8Array): string {
+  const codes = new Array<number>(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    codes[2 * i] = HEX_CODES[bytes[i]! >> 4]!;
+    codes[2 * i + 1] = HEX_CODES[bytes[i]! & 15]!;
+  }
+  return String.fromCharCode(...codes);
 }
 
 export function idFromBytes(bytes: Uint8Array): Id {
   if (bytes.length !== ID_BYTES) throw new RangeError(`id must be ${ID_BYTES} bytes, got ${bytes.length}`);
-  return bytesToHex(bytes);
+  return toHex(bytes);
 }
 
 export function idToBytes(id: Id): Uint8Array {
@@ -25,12 +44,9 @@ export function idToBytes(id: Id): Uint8Array {
 
 /** SHA-256 of arbitrary bytes or a UTF-8 string, as an id (used for keys and for node ids). */
 export function hashId(data: Uint8Array | string): Id {
-  return bytesToHex(sha256(typeof data === 'string' ? utf8ToBytes(data) : data));
+  return toHex(sha256(typeof data === 'string' ? utf8ToBytes(data) : data));
 }
 
-/** Hex digit values by char code (ids are validated lowercase hex before they get here). */
-const NIBBLE = new Uint8Array(128);
-for (let i = 0; i < 16; i++) NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
 
 /** XOR distance as a 64-char hex string: lexicographic order of these strings is numeric order. */
 export function distance(a: Id, b: Id): string {
@@ -77,7 +93,7 @@ export function randomIdInBucket(base: Id, prefix: number, randomBytes: (n: numb
     const want = bit < prefix ? baseBytes[byte]! & mask : ~baseBytes[byte]! & mask;
     bytes[byte] = (bytes[byte]! & ~mask) | want;
   }
-  return bytesToHex(bytes);
+  return toHex(bytes);
 }
 
 export function shortId(id: Id): string {

@@ -195,7 +195,8 @@ export class Overlay {
       bucket: placement.bucket, slot: placement.slot, linkedAt: now,
       lastHeard: now, lastPingAt: now, missedPings: 0, pingInFlight: false, suspected: false,
       // A bootstrap link is the joiner's way in, not a place in its table: it may be evicted first.
-      theyNeed: link.via !== 'server', toldNeed: undefined, joining: true,
+      // Both ends start from the same assumption (by how the link was signaled), so only a change is told.
+      theyNeed: link.via !== 'server', toldNeed: link.via !== 'server', joining: true,
     };
     link.on('message', () => {
       peer.lastHeard = clock.now();

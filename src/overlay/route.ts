@@ -53,33 +53,48 @@ const HOP_RESERVE_MS = 2_000;
 
 export class Router {
   private routed = new Map<string, Routed>();
-  private acks = new Map<string, () => void>();
+  /** Hops sent and not yet acknowledged, by nonce: who must acknowledge, and the timer that gives up. */
+  private acks = new Map<number, { from: Id; timer: TimerHandle }>();
   private nonce = 0;
 
   constructor(private readonly ctx: OverlayContext) {
     ctx.methods.register(METHOD.route, RouteMessage, (msg, call) => this.onRoute(msg, call.from));
-    ctx.methods.registerNotify(METHOD.routeAck, RouteAck, (ack, call) => this.acks.get(`${call.from}:${ack.nonce}`)?.());
+    ctx.methods.registerNotify(METHOD.routeAck, RouteAck, (ack, call) => this.onAck(ack.nonce, call.from));
   }
 
   /** Sends one hop; rejects with TIMEOUT early if the hop does not acknowledge. */
-  private async sendHop(peer: Peer, msg: RouteMessage, budget: number): Promise<unknown> {
+  private sendHop(peer: Peer, msg: RouteMessage, budget: number): Promise<unknown> {
     const { clock } = this.ctx;
+    // Nonces are unique per node, so they key the pending acks alone; the ack's sender is checked.
     const nonce = this.nonce++;
-    const key = `${peer.id}:${nonce}`;
-    let timer: TimerHandle | undefined;
-    const unacked = new Promise<never>((_, reject) => {
-      timer = clock.setTimeout(() => reject(new SelfmeshError('TIMEOUT', 'hop did not acknowledge')), Math.min(ACK_TIMEOUT_MS, budget));
-      this.acks.set(key, () => clock.clearTimeout(timer));
+    return new Promise((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        this.acks.delete(nonce);
+        reject(new SelfmeshError('TIMEOUT', 'hop did not acknowledge'));
+      }, Math.min(ACK_TIMEOUT_MS, budget));
+      this.acks.set(nonce, { from: peer.id, timer });
+      const settled = () => {
+        if (this.acks.get(nonce)?.timer === timer) this.acks.delete(nonce);
+        clock.clearTimeout(timer);
+      };
+      peer.rpc.request(METHOD.route, { ...msg, nonce }, { timeoutMs: budget + HOP_MARGIN_MS / 2 }).then(
+        (reply) => {
+          settled();
+          resolve(reply);
+        },
+        (e: unknown) => {
+          settled();
+          reject(e);
+        },
+      );
     });
-    const reply = peer.rpc.request(METHOD.route, { ...msg, nonce }, { timeoutMs: budget + HOP_MARGIN_MS / 2 });
-    reply.catch(() => undefined);
-    unacked.catch(() => undefined);
-    try {
-      return await Promise.race([reply, unacked]);
-    } finally {
-      clock.clearTimeout(timer);
-      this.acks.delete(key);
-    }
+  }
+
+  private onAck(nonce: number, from: Id): void {
+    const pending = this.acks.get(nonce);
+    if (!pending || pending.from !== from) return;
+    this.acks.delete(nonce);
+    this.ctx.clock.clearTimeout(pending.timer);
   }
 
   /** A method delivered at the node responsible for a key. */

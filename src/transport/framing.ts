@@ -72,7 +72,8 @@ interface Pending {
 }
 
 export class Reassembler {
-  private pending = new Map<number, Pending>();
+  /** Made on the first chunked message: most links only ever carry whole ones. */
+  private pending: Map<number, Pending> | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -93,30 +94,31 @@ export class Reassembler {
     if (count < 2 || (count - 1) * room >= this.limits.messageMax + room) {
       throw new SelfmeshError('TOO_LARGE', `chunk count ${count} exceeds the message limit`);
     }
-    this.expire();
-    let entry = this.pending.get(id);
+    const pending = (this.pending ??= new Map());
+    this.expire(pending);
+    let entry = pending.get(id);
     if (!entry) {
       if (index !== 0) throw new SelfmeshError('BAD_MESSAGE', `chunk ${index} of an unknown message`);
-      if (this.pending.size >= this.limits.maxPending) {
+      if (pending.size >= this.limits.maxPending) {
         throw new SelfmeshError('TOO_LARGE', 'too many partial messages at once');
       }
       entry = { count, next: 0, parts: [], bytes: 0, startedAt: this.clock.now() };
-      this.pending.set(id, entry);
+      pending.set(id, entry);
     }
     if (index !== entry.next || count !== entry.count) {
-      this.pending.delete(id);
+      pending.delete(id);
       throw new SelfmeshError('BAD_MESSAGE', `chunk ${index}/${count} out of order`);
     }
     const data = frame.slice(CHUNK_HEADER);
     entry.bytes += data.length;
     if (entry.bytes > this.limits.messageMax) {
-      this.pending.delete(id);
+      pending.delete(id);
       throw new SelfmeshError('TOO_LARGE', `message exceeds ${this.limits.messageMax} bytes`);
     }
     entry.parts.push(data);
     entry.next++;
     if (entry.next < entry.count) return null;
-    this.pending.delete(id);
+    pending.delete(id);
     const out = new Uint8Array(entry.bytes);
     let offset = 0;
     for (const part of entry.parts) {
@@ -127,13 +129,13 @@ export class Reassembler {
   }
 
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending?.size ?? 0;
   }
 
-  private expire(): void {
+  private expire(pending: Map<number, Pending>): void {
     const now = this.clock.now();
-    for (const [id, entry] of this.pending) {
-      if (now - entry.startedAt > this.limits.pendingTimeoutMs) this.pending.delete(id);
+    for (const [id, entry] of pending) {
+      if (now - entry.startedAt > this.limits.pendingTimeoutMs) pending.delete(id);
     }
   }
 }

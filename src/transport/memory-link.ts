@@ -46,12 +46,14 @@ export class MemoryLink implements Link {
   peer!: MemoryLink;
   private messageListeners: Listener<Uint8Array>[] = [];
   private closeListeners: Listener<{ reason: string }>[] = [];
-  private drainListeners: Listener<void>[] = [];
   /** Frames that arrived before anyone listened (the owner attaches its RPC a tick after setup). */
   private early: Uint8Array[] | null = [];
   /** Delivery time of the last frame scheduled in this direction (keeps frames in order). */
   lastDeliveryAt = 0;
   baseLatencyMs = 0;
+  /** The two nodes' states, kept here so that a frame needs no lookup by id. */
+  localState!: NodeState;
+  remoteState!: NodeState;
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -72,6 +74,8 @@ export class MemoryLink implements Link {
   }
 
   on<K extends keyof LinkEvents>(type: K, listener: (event: LinkEvents[K]) => void): () => void {
+    // bufferedAmount is always 0 here, so `drain` never fires: keeping its listeners would only cost memory.
+    if (type === 'drain') return () => undefined;
     const list = this.listeners(type) as Listener<LinkEvents[K]>[];
     list.push(listener);
     if (type === 'message' && this.early) {
@@ -106,12 +110,11 @@ export class MemoryLink implements Link {
 
   private listeners(type: keyof LinkEvents): Listener<never>[] {
     if (type === 'message') return this.messageListeners as Listener<never>[];
-    if (type === 'close') return this.closeListeners as Listener<never>[];
-    return this.drainListeners as Listener<never>[];
+    return this.closeListeners as Listener<never>[];
   }
 }
 
-interface NodeState {
+export interface NodeState {
   alive: boolean;
   links: Set<MemoryLink>;
   bytesSent: number;
@@ -166,6 +169,12 @@ export class MemoryNetwork {
     return !this.groupOf || this.groupOf(a) === this.groupOf(b);
   }
 
+  /** reachable() for the two ends of a link, without looking them up. */
+  private linkPasses(link: MemoryLink): boolean {
+    if (!link.localState.alive || !link.remoteState.alive) return false;
+    return !this.groupOf || this.groupOf(link.localId) === this.groupOf(link.remoteId);
+  }
+
   /** A one-way delay sample for signals and setup (links use their own base latency). */
   sampleLatency(): number {
     return this.opts.latencyMs(this.rng);
@@ -181,8 +190,12 @@ export class MemoryNetwork {
       ab.peer = ba;
       ba.peer = ab;
       ab.baseLatencyMs = ba.baseLatencyMs = oneWay;
-      this.nodes.get(a)!.links.add(ab);
-      this.nodes.get(b)!.links.add(ba);
+      const stateA = this.nodes.get(a)!;
+      const stateB = this.nodes.get(b)!;
+      ab.localState = ba.remoteState = stateA;
+      ab.remoteState = ba.localState = stateB;
+      stateA.links.add(ab);
+      stateB.links.add(ba);
       this.opts.trace?.('up', a, b, 0);
       done([ab, ba]);
     }, oneWay * 2 * this.opts.handshakeRoundTrips);
@@ -190,14 +203,14 @@ export class MemoryNetwork {
 
   /** @internal */
   transmit(from: MemoryLink, frame: Uint8Array): void {
-    const state = this.nodes.get(from.localId);
-    if (!state || !state.alive) return;
+    const state = from.localState;
+    if (!state.alive) return;
     state.bytesSent += frame.length;
     state.framesSent++;
     this.totalBytes += frame.length;
     this.totalFrames++;
     const to = from.peer;
-    if (!this.reachable(from.localId, from.remoteId)) return;
+    if (!this.linkPasses(from)) return;
     const now = this.clock.now();
     let at = now + from.baseLatencyMs + (this.opts.jitterMs > 0 ? this.rng.next() * this.opts.jitterMs : 0);
     if (this.opts.lossRate > 0 && this.rng.next() < this.opts.lossRate) at += this.opts.retransmitMs;
@@ -207,7 +220,7 @@ export class MemoryNetwork {
     // Each frame gets its own copy: the sender may reuse its buffer.
     const copy = frame.slice();
     const deliver = () => {
-      if (!to.isOpen || !this.reachable(from.localId, from.remoteId)) return;
+      if (!to.isOpen || !this.linkPasses(from)) return;
       this.opts.trace?.('frame', from.localId, from.remoteId, copy.length);
       to.emitMessage(copy);
     };
