@@ -16,10 +16,25 @@ export type ErrorCode =
   | 'REFUSED'
   | 'INTERNAL';
 
+/**
+ * Codes that are the network's normal answers (a peer refused, went away, timed out), not bugs. They
+ * are made by the thousand under churn, and a stack trace (walked through every awaiting promise)
+ * says nothing about them, so they carry none.
+ */
+const EXPECTED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TIMEOUT', 'CANCELLED', 'CLOSED', 'UNREACHABLE', 'NOT_RESPONSIBLE', 'REFUSED', 'STALE', 'CONFLICT']);
+
+type ErrorWithLimit = ErrorConstructor & { stackTraceLimit?: number };
+
 export class SelfmeshError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    const limit = (Error as ErrorWithLimit).stackTraceLimit;
+    if (EXPECTED.has(code)) (Error as ErrorWithLimit).stackTraceLimit = 0;
+    try {
+      super(message, options);
+    } finally {
+      (Error as ErrorWithLimit).stackTraceLimit = limit;
+    }
     this.code = code;
     this.name = 'SelfmeshError';
   }

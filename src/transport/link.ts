@@ -17,7 +17,10 @@ export interface Link {
   readonly isOpen: boolean;
   /** Bytes queued but not yet sent; senders hold back above the high-water mark. */
   readonly bufferedAmount: number;
-  /** Sends one frame (at most FRAME_MAX bytes; larger messages are chunked by the framing layer). */
+  /**
+   * Sends one frame (at most FRAME_MAX bytes; larger messages are chunked by the framing layer). The
+   * link owns the frame from here on: the caller must not change it.
+   */
   send(frame: Uint8Array): void;
   close(reason?: string): void;
   on<K extends keyof LinkEvents>(type: K, listener: (event: LinkEvents[K]) => void): () => void;

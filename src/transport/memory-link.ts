@@ -76,16 +76,19 @@ export class MemoryLink implements Link {
   on<K extends keyof LinkEvents>(type: K, listener: (event: LinkEvents[K]) => void): () => void {
     // bufferedAmount is always 0 here, so `drain` never fires: keeping its listeners would only cost memory.
     if (type === 'drain') return () => undefined;
-    const list = this.listeners(type) as Listener<LinkEvents[K]>[];
-    list.push(listener);
+    // Lists are replaced, not grown in place: exact-size arrays (a pushed-to array reserves 17 slots,
+    // and a simulated node holds dozens of links), and a listener removed during an emit is safe.
+    const l = listener as unknown as Listener<Uint8Array> & Listener<{ reason: string }>;
+    if (type === 'message') this.messageListeners = [...this.messageListeners, l];
+    else this.closeListeners = [...this.closeListeners, l];
     if (type === 'message' && this.early) {
       const early = this.early;
       this.early = null;
       for (const frame of early) this.emitMessage(frame);
     }
     return () => {
-      const i = list.indexOf(listener);
-      if (i >= 0) list.splice(i, 1);
+      if (type === 'message') this.messageListeners = this.messageListeners.filter((x) => x !== l);
+      else this.closeListeners = this.closeListeners.filter((x) => x !== l);
     };
   }
 
@@ -105,16 +108,12 @@ export class MemoryLink implements Link {
     this.isOpen = false;
     this.early = null;
     this.network.forget(this);
-    for (const l of [...this.closeListeners]) l({ reason });
-  }
-
-  private listeners(type: keyof LinkEvents): Listener<never>[] {
-    if (type === 'message') return this.messageListeners as Listener<never>[];
-    return this.closeListeners as Listener<never>[];
+    for (const l of this.closeListeners) l({ reason });
   }
 }
 
 export interface NodeState {
+  readonly id: Id;
   alive: boolean;
   links: Set<MemoryLink>;
   bytesSent: number;
@@ -148,7 +147,7 @@ export class MemoryNetwork {
   }
 
   addNode(id: Id): void {
-    this.nodes.set(id, { alive: true, links: new Set(), bytesSent: 0, framesSent: 0 });
+    this.nodes.set(id, { id, alive: true, links: new Set(), bytesSent: 0, framesSent: 0 });
   }
 
   isAlive(id: Id): boolean {
@@ -185,13 +184,15 @@ export class MemoryNetwork {
     const oneWay = this.sampleLatency();
     this.clock.setTimeout(() => {
       if (!this.reachable(a, b)) return done(null);
-      const ab = new MemoryLink(this, a, b, via);
-      const ba = new MemoryLink(this, b, a, via);
+      const stateA = this.nodes.get(a)!;
+      const stateB = this.nodes.get(b)!;
+      // The nodes' own id strings, not the copies that came in decoded messages: a node holds dozens
+      // of links, and each end would otherwise keep its own copy of both ids.
+      const ab = new MemoryLink(this, stateA.id, stateB.id, via);
+      const ba = new MemoryLink(this, stateB.id, stateA.id, via);
       ab.peer = ba;
       ba.peer = ab;
       ab.baseLatencyMs = ba.baseLatencyMs = oneWay;
-      const stateA = this.nodes.get(a)!;
-      const stateB = this.nodes.get(b)!;
       ab.localState = ba.remoteState = stateA;
       ab.remoteState = ba.localState = stateB;
       stateA.links.add(ab);
@@ -217,12 +218,11 @@ export class MemoryNetwork {
     const reorder = this.opts.reorderRate > 0 && this.rng.next() < this.opts.reorderRate;
     if (!reorder) at = Math.max(at, from.lastDeliveryAt);
     from.lastDeliveryAt = Math.max(from.lastDeliveryAt, at);
-    // Each frame gets its own copy: the sender may reuse its buffer.
-    const copy = frame.slice();
+    // No copy: a sender hands its frame over (see Link.send), and the receiver only reads it.
     const deliver = () => {
       if (!to.isOpen || !this.linkPasses(from)) return;
-      this.opts.trace?.('frame', from.localId, from.remoteId, copy.length);
-      to.emitMessage(copy);
+      this.opts.trace?.('frame', from.localId, from.remoteId, frame.length);
+      to.emitMessage(frame);
     };
     this.clock.setTimeout(deliver, at - now);
     if (this.opts.duplicateRate > 0 && this.rng.next() < this.opts.duplicateRate) {

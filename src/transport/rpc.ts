@@ -4,7 +4,7 @@
 // Envelopes: [0, id, method, body] request; [1, id, body] reply; [2, id, code, message] error;
 // [3, method, body] notify.
 import type { Clock, TimerHandle } from '../core/clock.ts';
-import { decode, encode } from '../core/codec.ts';
+import { decode, encodeTransient } from '../core/codec.ts';
 import { Counters } from '../core/counters.ts';
 import { type ErrorCode, SelfmeshError, errorMessage, isSelfmeshError } from '../core/errors.ts';
 import { DEFAULT_FRAMING, Framer, Reassembler } from './framing.ts';
@@ -56,14 +56,15 @@ export class Rpc {
   private readonly framer: Framer;
   private readonly reassembler: Reassembler;
   private readonly outbox: Outbox;
-  private readonly pending = new Map<number, PendingRequest>();
+  /** Requests awaiting a reply; null while there are none (most links are idle, and a node holds dozens). */
+  private pending: Map<number, PendingRequest> | null = null;
   private readonly counters: Counters;
   private readonly timeoutMs: number;
   private readonly maxIncoming: number;
   private nextId = 1;
   private incoming = 0;
   private closed = false;
-  private readonly offs: Array<() => void> = [];
+  private readonly offs: Array<() => void>;
 
   constructor(
     readonly link: Link,
@@ -78,8 +79,7 @@ export class Rpc {
     this.counters = opts.counters ?? new Counters();
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxIncoming = opts.maxIncoming ?? 256;
-    this.offs.push(link.on('message', (frame) => this.onFrame(frame)));
-    this.offs.push(link.on('close', ({ reason }) => this.close(reason)));
+    this.offs = [link.on('message', (frame) => this.onFrame(frame)), link.on('close', ({ reason }) => this.close(reason))];
   }
 
   get isOpen(): boolean {
@@ -102,7 +102,7 @@ export class Rpc {
         signal.addEventListener('abort', onAbort, { once: true });
         cleanup = () => signal.removeEventListener('abort', onAbort);
       }
-      this.pending.set(id, { resolve, reject, timer, cleanup });
+      (this.pending ??= new Map()).set(id, { resolve, reject, timer, cleanup });
       try {
         this.send([REQUEST, id, method, body])?.catch((e: unknown) => this.settle(id)?.reject(e));
       } catch (e) {
@@ -126,16 +126,17 @@ export class Rpc {
     this.closed = true;
     for (const off of this.offs) off();
     this.outbox.close(reason);
-    if (this.pending.size === 0) return;
+    if (!this.pending) return;
     for (const id of [...this.pending.keys()]) {
       this.settle(id)?.reject(new SelfmeshError('CLOSED', `link closed: ${reason}`));
     }
   }
 
   private settle(id: number): PendingRequest | undefined {
-    const p = this.pending.get(id);
+    const p = this.pending?.get(id);
     if (!p) return undefined;
-    this.pending.delete(id);
+    this.pending!.delete(id);
+    if (this.pending!.size === 0) this.pending = null;
     this.opts.clock.clearTimeout(p.timer);
     p.cleanup?.();
     return p;
@@ -148,10 +149,11 @@ export class Rpc {
   private send(envelope: unknown[]): Promise<void> | undefined {
     let bytes: Uint8Array;
     try {
-      bytes = encode(envelope);
+      bytes = encodeTransient(envelope);
     } catch (e) {
       throw new SelfmeshError('BAD_MESSAGE', `cannot encode: ${errorMessage(e)}`);
     }
+    // split copies the bytes into new frames before anything else can encode.
     const frames = this.framer.split(bytes);
     this.stats.messagesOut++;
     this.stats.bytesOut += bytes.length;

@@ -128,6 +128,9 @@ export class ReplayGuard {
   check(env: Pick<SignalEnvelope, 'from' | 'kind' | 'token' | 'time'>, now: number): void {
     this.prune(now);
     const key = `${env.from}/${env.kind}/${env.token}`;
+    // Reading a char makes V8 flatten the concatenation now, so the table keeps one flat string per
+    // entry rather than a tree of its parts.
+    key.charCodeAt(0);
     if (this.seen.has(key))
       throw new SelfmeshError('REFUSED', `refused signal: replayed ${env.kind} token ${env.token}`);
     if (this.seen.size >= this.maxEntries) {
