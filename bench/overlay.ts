@@ -1,6 +1,8 @@
-// `npm run bench -- overlay [--json] [--max-n 1000] [--seed 1]`: hops, links, success and idle
-// maintenance cost of the overlay in the simulator; writes bench/results/overlay.svg (hops against n).
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `npm run bench -- overlay [--json] [--max-n 1000] [--seed 1] [--only 10000|1000:10|... [--keep]]`:
+// hops, links, success and idle maintenance cost of the overlay in the simulator; writes
+// bench/results/overlay.svg (hops against n). `--only n` or `--only n:minutes` runs one row; with
+// `--keep` the other rows of bench/results/overlay.json are kept.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { churn, joinAtRate, lookups, mean, percentile } from '../sim/scenarios.ts';
@@ -56,15 +58,23 @@ export async function run(args: string[]): Promise<OverlayRow[]> {
   };
   const maxN = opt('max-n', 10_000);
   const seed = opt('seed', 1);
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  const label = ([n, session]: [number, number | null]) => (session === null ? `${n}` : `${n}:${session}`);
   const plan: Array<[number, number | null]> = [[100, null], [1_000, null], [10_000, null], [1_000, 10], [1_000, 2]];
-  const rows: OverlayRow[] = [];
-  for (const [n, session] of plan.filter(([n]) => n <= maxN)) {
-    const row = await runOne(n, session, seed);
-    console.error(JSON.stringify(row));
-    rows.push(row);
+  const measured: OverlayRow[] = [];
+  for (const row of plan.filter((p) => p[0] <= maxN && (only === undefined || label(p) === only))) {
+    const result = await runOne(row[0], row[1], seed);
+    console.error(JSON.stringify(result));
+    measured.push(result);
   }
-  const statics = rows.filter((r) => r.churn === null);
   const here = dirname(fileURLToPath(import.meta.url));
+  const file = join(here, 'results', 'overlay.json');
+  // One row re-measured (--only --keep): the file keeps the other rows, in plan order.
+  const kept = only !== undefined && args.includes('--keep') && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as OverlayRow[]) : [];
+  const same = (a: OverlayRow, b: OverlayRow) => a.n === b.n && a.churn === b.churn;
+  const order = (r: OverlayRow) => plan.findIndex(([n, session]) => n === r.n && session === r.churn);
+  const rows = [...kept.filter((k) => !measured.some((m) => same(k, m))), ...measured].sort((a, b) => order(a) - order(b));
+  const statics = rows.filter((r) => r.churn === null);
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(join(here, 'results', 'overlay.svg'), linePlot({
     title: 'Overlay hops against network size', xLabel: 'n (nodes)', yLabel: 'hops', logX: true,
