@@ -40,6 +40,24 @@ async function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS });
 }
 
+/**
+ * Waits until the tab's node reports `step`, polling inside the page as the y-webrtc side does. Not
+ * page.waitForFunction: that injects Playwright's own script (about 1 MB a tab once compiled), which
+ * the memory reading would then charge to selfmesh alone.
+ */
+async function waitInPage(page: Page, step: string, pollMs: number): Promise<void> {
+  const reached = await page.evaluate(async ({ step, pollMs }) => {
+    const start = performance.now();
+    for (;;) {
+      const s = (window as unknown as { selfmesh?: { progress(): { done: string[] } } }).selfmesh;
+      if (s && s.progress().done.includes(step)) return true;
+      if (performance.now() - start > 60_000) return false;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }, { step, pollMs });
+  if (!reached) throw new Error(`a tab did not reach '${step}' within 60 s`);
+}
+
 async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, stats: () => { framesIn: number; framesOut: number }): Promise<BrowserRow> {
   const room = `bench-${tabs}-${Date.now().toString(36)}`;
   const context = await browser.newContext();
@@ -49,10 +67,7 @@ async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, 
   for (let i = 0; i < tabs; i++) {
     const page = await context.newPage();
     await page.goto(`${httpUrl}/?headless#/r/${room}`);
-    await page.waitForFunction(() => {
-      const s = (window as unknown as { selfmesh?: { progress(): { done: string[] } } }).selfmesh;
-      return !!s && s.progress().done.includes('joined');
-    }, null, { timeout: 60_000, polling: 20 });
+    await waitInPage(page, 'joined', 20);
     joinMs.push(await page.evaluate(() => {
       const s = (window as unknown as { selfmesh: { progress(): { times: Record<string, number> } } }).selfmesh;
       return s.progress().times.joined! - performance.timeOrigin;
@@ -60,10 +75,7 @@ async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, 
     pages.push(page);
   }
   // Let maintenance settle the tables, then count links.
-  await Promise.all(pages.map((p) => p.waitForFunction(() => {
-    const s = (window as unknown as { selfmesh: { progress(): { done: string[] } } }).selfmesh;
-    return s.progress().done.includes('table-filled');
-  }, null, { timeout: 60_000, polling: 100 })));
+  await Promise.all(pages.map((p) => waitInPage(p, 'table-filled', 100)));
   const after = stats();
   const links = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { selfmesh: { links(): unknown[] } }).selfmesh.links().length)));
   const memoryMBPerTab = pssOfChildBrowsersKB() / 1024 / tabs;
@@ -192,7 +204,9 @@ export async function run(args: string[]): Promise<BrowserRow[]> {
   const sizes = [8, 16, 32, 64].filter((n) => n <= max);
   const root = process.cwd();
   await build({ root, logLevel: 'warn' });
-  await build({ root: join(root, 'bench/pages'), base: './', logLevel: 'warn', build: { outDir: join(root, 'bench/.build'), emptyOutDir: true, rollupOptions: { input: join(root, 'bench/pages/ywebrtc.html') } } });
+  // The y-webrtc page gets the app's output charset (ASCII, see vite.config.ts): a build setting is not
+  // what the comparison is about.
+  await build({ root: join(root, 'bench/pages'), base: './', logLevel: 'warn', build: { outDir: join(root, 'bench/.build'), emptyOutDir: true, rolldownOptions: { input: join(root, 'bench/pages/ywebrtc.html'), output: { charset: 'ascii' } } } });
   // `--system selfmesh` re-measures one system and keeps the other's rows from the last run.
   const only = option(args, '--system');
   const resultsFile = join(root, 'bench/results/browser.json');

@@ -1,5 +1,5 @@
-// Browser side of a node: identity from sessionStorage, the signaling URL and room from the page URL,
-// and `window.selfmesh` for tests and the console. Building the node itself is `buildBootstrapNode`;
+// The link lab's node (`?lab`): identity from sessionStorage, the signaling URL and room from the page
+// URL, and `window.selfmesh` for tests and the console. Building the node itself is `buildBootstrapNode`;
 // the lead swaps that one call for src/node.ts when the full composition exists.
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { systemClock } from '../core/clock.ts';
@@ -12,26 +12,7 @@ import { envelopeFromWire, envelopeToWire, type WireEnvelope } from '../transpor
 import { buildBootstrapNode, type BootstrapNode } from './bootstrap-node.ts';
 import { loadOrCreateIdentity } from './identity-store.ts';
 import { rttSamples, throughput, transferCheck } from './test-methods.ts';
-
-const ROOM = /^[a-z0-9][a-z0-9-]{2,63}$/;
-export const DEFAULT_ROOM = 'lobby';
-
-/** `#/r/<room>`; anything else (or an invalid name) means the default room. */
-export function roomFromHash(hash: string): { room: string; invalid: string | null } {
-  const m = /^#\/r\/([^/?#]*)/.exec(hash);
-  if (!m) return { room: DEFAULT_ROOM, invalid: null };
-  const name = decodeURIComponent(m[1]!);
-  return ROOM.test(name) ? { room: name, invalid: null } : { room: DEFAULT_ROOM, invalid: name };
-}
-
-/** `?signal=ws://host:port` wins, then the dev server's VITE_SIGNALING, then this origin. */
-export function signalUrlFor(loc: Location): string {
-  const override = new URLSearchParams(loc.search).get('signal');
-  if (override && /^wss?:\/\//.test(override)) return override;
-  const dev = (import.meta as unknown as { env?: Record<string, string | undefined> }).env?.VITE_SIGNALING;
-  if (dev) return dev;
-  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/`;
-}
+import { roomFromHash, signalUrlFor } from './room-url.ts';
 
 export function boot(): BootstrapNode {
   const clock = systemClock();

@@ -5,6 +5,7 @@ import { systemClock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import { createIdentity, ed25519Scheme, exportIdentity, type Identity } from '../core/identity.ts';
 import { cryptoRng, type Rng } from '../core/rng.ts';
+import { cachingScheme } from '../core/verify-cache.ts';
 import { SelfmeshNode } from '../node.ts';
 import { IdbStore } from '../storage/idb-store.ts';
 import { holdNodeLock, recoverOrphans } from '../storage/orphans.ts';
@@ -98,16 +99,18 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     throw new Error('WebRTC unavailable');
   }
   const { identity } = await lockedIdentity(rng);
+  // A record comes back from every replica of a read: check each signature once (verify-cache.ts).
+  const scheme = cachingScheme(ed25519Scheme);
   const connector = new WebrtcConnector({
     identity,
-    scheme: ed25519Scheme,
+    scheme,
     clock,
     SimplePeer: SimplePeer as unknown as SimplePeerConstructor,
   });
   const client = new SignalingClient({ url: signalUrl, id: identity.id, WebSocket: WebSocket as unknown as WebSocketConstructor, clock, rng });
   const node = new SelfmeshNode({
     identity,
-    scheme: ed25519Scheme,
+    scheme,
     clock,
     rng,
     connector,

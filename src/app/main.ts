@@ -5,21 +5,25 @@
 // benchmark measures that, next to a y-webrtc page that has no views either).
 // Each mode loads only its own code: a headless node does not parse the views, and the start page
 // does not parse the link lab.
-import { boot, roomFromHash, signalUrlFor } from './boot.ts';
+import { roomFromHash, signalUrlFor } from './room-url.ts';
 import type { BrowserNodeApi } from './browser-node.ts';
 
 const target = document.getElementById('app')!;
 const mode = new URLSearchParams(location.search);
 
 if (mode.has('lab')) {
-  const [{ mount }, { default: LinkLab }] = await Promise.all([import('svelte'), import('./LinkLab.svelte')]);
+  const [{ mount }, { default: LinkLab }, { boot }] = await Promise.all([
+    import('svelte'), import('./LinkLab.svelte'), import('./boot.ts'),
+  ]);
   mount(LinkLab, { target, props: { node: boot() } });
 } else if (mode.has('headless')) {
   const { createBrowserNode } = await import('./browser-node.ts');
   const { room } = roomFromHash(location.hash);
   const api = await createBrowserNode(room, signalUrlFor(location));
   (globalThis as unknown as { selfmesh: BrowserNodeApi }).selfmesh = api;
-  target.textContent = `selfmesh node ${api.id.slice(0, 8)} in room ${room}`;
+  // In the title, not the page: text would make the tab lay out, load a font and paint tiles (about
+  // 1 MB a tab in the browser benchmark) for a line nobody reads in a headless node.
+  document.title = `selfmesh node ${api.id.slice(0, 8)} in room ${room}`;
 } else {
   const [{ mount }, { default: Shell }, { createBrowserNode }] = await Promise.all([
     import('svelte'), import('./ui/Shell.svelte'), import('./browser-node.ts'),

@@ -5,6 +5,12 @@ import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
 import { hashId, type Id } from './id.ts';
 import type { Rng } from './rng.ts';
 
+// Tables of base-point multiples with 4-bit windows instead of noble's default 6: 1,296 points for
+// signing and verifying instead of 3,488. A tab builds them on its first signature and keeps them;
+// the smaller tables are some 300 KB less to keep and about 4 MB less garbage to make while joining
+// (which makes the browser grow its young heap), for signing about 20% slower (still under 1 ms).
+ed25519.Point.BASE.precompute(4);
+
 /** What a node needs to prove who it is. */
 export interface Identity {
   readonly id: Id;
