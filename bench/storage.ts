@@ -1,7 +1,11 @@
-// `npm run bench -- storage [--json] [--quick] [--n 1000] [--keys 10000] [--minutes 15] [--seed 1] [--only static|10|2] [--audit]`:
+// `npm run bench -- storage [--json] [--quick] [--n 1000] [--keys 10000] [--minutes 15] [--seed 1] [--only static|10|2 [--keep]] [--r 3] [--audit]`:
 // replicated storage over the real overlay in the simulator (whole SelfmeshNodes, MemoryStore). One row
 // per scenario: static (no churn; single crashes one at a time to time repair) and churn with mean
 // sessions of 10 and 2 minutes. Targets: lostAcked = 0 in every row, repairBytesOverIdeal <= 1.2.
+// With --only and --keep, the other rows of bench/results/storage.json (same n and keys) are kept.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { compareStamp } from '../src/storage/records.ts';
 import { percentile } from './stats.ts';
 import {
@@ -11,6 +15,8 @@ import {
 export interface StorageRow {
   n: number;
   keys: number;
+  /** Replicas per key (w and readQuorum are the majority of r). */
+  r: number;
   /** Mean session in minutes, or null (static). */
   churn: number | null;
   /** Keys whose latest acknowledged write no live node holds, or that read back wrong, at the end. */
@@ -45,10 +51,10 @@ export interface StorageRow {
 }
 
 async function runOne(
-  n: number, keyCount: number, session: number | null, minutes: number, seed: number, audit = false,
+  n: number, keyCount: number, session: number | null, minutes: number, seed: number, audit = false, r?: number,
 ): Promise<StorageRow> {
   const started = performance.now();
-  const sw = await storageRoom({ n, seed, audit });
+  const sw = await storageRoom({ n, seed, audit, storage: r === undefined ? undefined : { r, w: Math.floor(r / 2) + 1, readQuorum: Math.floor(r / 2) + 1 } });
   const t0 = sw.sim.now();
   const keys = makeKeys(sw, keyCount);
   await loadKeys(sw, keys, Math.max(100, n / 2));
@@ -105,9 +111,17 @@ async function runOne(
     }
     console.error(JSON.stringify({ lostChains: sw.lostChains.slice(0, 15).map((c) => c.deaths.map((d) => `${d.how}@${(d.at / 1000).toFixed(1)}:${d.left}`).join(' ')) }));
   }
+  if (audit) {
+    // Failure detection over the whole run: suspicions, those refuted by a second opinion, deaths.
+    const fd: Record<string, number> = {};
+    for (const node of sw.selfmesh.values()) {
+      for (const [name, value] of Object.entries(node.counters.snapshot())) if (name.startsWith('overlay.fd.')) fd[name] = (fd[name] ?? 0) + value;
+    }
+    console.error(JSON.stringify({ fd }));
+  }
   if (audit) console.error(JSON.stringify({ audit: sw.moves?.report(), meters: sw.meters(), departures: sw.departures.map((d) => ({ how: d.how, lost: d.lostKeys, min: d.minReplicasLeft, pending: d.pendingBefore })) }));
   return {
-    n, keys: keyCount, churn: session,
+    n, keys: keyCount, r: sw.r, churn: session,
     lostAcked: lost.size,
     lostAllReplicasDied: sw.departures.reduce((a, d) => a + d.lostKeys, 0),
     lostWindowSecondsMax: Math.max(0, ...sw.departures.flatMap((d) => d.lostWindows)),
@@ -135,13 +149,19 @@ export async function run(args: string[]): Promise<StorageRow[]> {
   const keys = opt('keys', quick ? 2_000 : 10_000);
   const minutes = opt('minutes', quick ? 10 : 15);
   const seed = opt('seed', 1);
+  const r = args.includes('--r') ? opt('r', 3) : undefined;
   const rows: StorageRow[] = [];
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const plan = [null, 10, 2].filter((s) => only === undefined || String(s ?? 'static') === only);
   for (const session of plan) {
-    const row = await runOne(n, keys, session, minutes, seed, args.includes('--audit'));
+    const row = await runOne(n, keys, session, minutes, seed, args.includes('--audit'), r);
     console.error(JSON.stringify(row));
     rows.push(row);
   }
-  return rows;
+  // One row re-measured (--only): the file keeps the other rows of the same size.
+  if (only === undefined || !args.includes('--keep')) return rows;
+  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'storage.json');
+  const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StorageRow[]) : [];
+  const order = (x: StorageRow) => (x.churn === null ? 0 : 1 / x.churn);
+  return [...kept.filter((k) => k.n === n && k.keys === keys && !rows.some((x) => x.churn === k.churn)), ...rows].sort((a, b) => order(a) - order(b));
 }

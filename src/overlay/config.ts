@@ -27,6 +27,18 @@ export interface OverlayConfig {
   /** Suspect a peer after this many missed pings AND this long without any traffic from it. */
   suspectMissedPings: number;
   suspectSilenceMs: number;
+  /**
+   * The same two for neighbour links. Neighbours are the replica holders: every second a silent crash
+   * goes unnoticed there is a second in which a key has one replica fewer, so they are pinged more often
+   * and suspected sooner. The silence stays above what a frozen or hidden tab may show (about 15 s).
+   */
+  neighbourPingIdleMs: number;
+  neighbourSuspectSilenceMs: number;
+  /**
+   * And a neighbour's first unanswered ping was sent at least this long ago: nothing sent to a frozen tab
+   * is answered, but the last thing heard from it may predate the freeze by a ping interval.
+   */
+  neighbourUnansweredMs: number;
   /** How often the failure detector looks at its links (it tolerates timers that run late). */
   detectorTickMs: number;
   /** How often maintenance runs (neighbourhood exchange, refilling buckets). */
@@ -55,6 +67,9 @@ export const DEFAULT_OVERLAY_CONFIG: OverlayConfig = {
   pingTimeoutMs: 5_000,
   suspectMissedPings: 2,
   suspectSilenceMs: 30_000,
+  neighbourPingIdleMs: 5_000,
+  neighbourSuspectSilenceMs: 20_000,
+  neighbourUnansweredMs: 16_000,
   detectorTickMs: 5_000,
   maintenanceMs: 30_000,
   lookupsPerRound: 2,

@@ -1,0 +1,137 @@
+// The failure detector against peers that crash silently or freeze: a silent neighbour (a replica
+// holder) is declared dead well before the 30 s in which the link itself would close, while a tab frozen
+// for 15 s and more (its timers and its answers stop) is neither suspected nor declared dead, and a silent far
+// link is still given the ordinary, longer silence.
+import { describe, expect, it } from 'vitest';
+import { Counters } from '../../src/core/counters.ts';
+import { Emitter } from '../../src/core/emitter.ts';
+import { SelfmeshError } from '../../src/core/errors.ts';
+import { compareDistance, hashId, type Id } from '../../src/core/id.ts';
+import { seededRng } from '../../src/core/rng.ts';
+import { DEFAULT_OVERLAY_CONFIG } from '../../src/overlay/config.ts';
+import type { OverlayContext, OverlayEvents } from '../../src/overlay/context.ts';
+import { FailureDetector } from '../../src/overlay/failure-detector.ts';
+import { METHOD } from '../../src/overlay/messages.ts';
+import { Contacts } from '../../src/overlay/contacts.ts';
+import { RoutingTable, type Peer } from '../../src/overlay/routing-table.ts';
+import type { Link } from '../../src/transport/link.ts';
+import { MethodTable } from '../../src/transport/methods.ts';
+import type { Rpc } from '../../src/transport/rpc.ts';
+import { Simulator } from '../../sim/simulator.ts';
+
+const RTT_MS = 40;
+
+/** One simulated remote node: answers after RTT_MS unless crashed, or frozen until some time. */
+interface Remote {
+  crashed: boolean;
+  frozenUntil: number;
+}
+
+function setup(seed = 1, peerCount = 16) {
+  const clock = new Simulator(1_000_000);
+  const config = DEFAULT_OVERLAY_CONFIG;
+  const self = hashId('self');
+  const table = new RoutingTable(self, config);
+  const events = new Emitter<OverlayEvents>();
+  const remotes = new Map<Id, Remote>();
+  const dead: Array<{ id: Id; at: number }> = [];
+  const suspected: Array<{ id: Id; at: number }> = [];
+  events.on('dead', ({ id }) => dead.push({ id, at: clock.now() }));
+  events.on('suspected', ({ id }) => suspected.push({ id, at: clock.now() }));
+
+  /** Whether `id` answers a message sent now within `timeoutMs`, and when. */
+  const answerAt = (id: Id, timeoutMs: number): number | null => {
+    const r = remotes.get(id)!;
+    if (r.crashed) return null;
+    const at = Math.max(clock.now(), r.frozenUntil) + RTT_MS;
+    return at - clock.now() <= timeoutMs ? at : null;
+  };
+
+  const ctx = {
+    self, clock, rng: seededRng(seed), counters: new Counters(), config, table, events, methods: new MethodTable(), contacts: new Contacts(self),
+    dropLink: (id: Id) => void table.remove(id),
+    drop: () => undefined,
+    running: true,
+  } as unknown as OverlayContext;
+
+  const addPeer = (id: Id) => {
+    remotes.set(id, { crashed: false, frozenUntil: 0 });
+    const { bucket, slot } = table.placement(id);
+    const peer: Peer = {
+      id, bucket, slot, linkedAt: clock.now(), lastHeard: clock.now(), lastPingAt: clock.now(), missedPings: 0,
+      pingInFlight: false, suspected: false, theyNeed: true, toldNeed: true,
+      link: { remoteId: id, isOpen: true } as unknown as Link,
+      rpc: {
+        request: (method: string, body: unknown, options: { timeoutMs: number }) =>
+          new Promise((resolve, reject) => {
+            // A probe asks this peer about another one: it answers whether that one answers it.
+            const about = method === METHOD.probe ? (body as { target: Id }).target : undefined;
+            const at = answerAt(id, options.timeoutMs);
+            if (at === null) {
+              clock.setTimeout(() => reject(new SelfmeshError('TIMEOUT', method)), options.timeoutMs);
+              return;
+            }
+            clock.setTimeout(() => {
+              peer.lastHeard = clock.now();
+              if (about === undefined) resolve(table.size);
+              else resolve({ alive: answerAt(about, config.pingTimeoutMs) !== null });
+            }, at - clock.now());
+          }),
+      } as unknown as Rpc,
+    };
+    table.add(peer);
+  };
+  for (let i = 0; i < peerCount; i++) addPeer(hashId(`peer ${i}`));
+  const detector = new FailureDetector(ctx);
+  detector.start();
+  return { clock, table, remotes, dead, suspected, self, detector };
+}
+
+describe('failure detector', () => {
+  it('declares a silently crashed neighbour dead within 27 s (the link itself would close at 30 s)', async () => {
+    const { clock, table, remotes, dead } = setup();
+    await clock.runFor(60_000);
+    const times: number[] = [];
+    for (const victim of table.neighbours().slice(0, 4)) {
+      const t0 = clock.now();
+      remotes.get(victim)!.crashed = true;
+      await clock.runFor(40_000);
+      const death = dead.find((d) => d.id === victim);
+      expect(death, `neighbour ${victim.slice(0, 6)} declared dead`).toBeDefined();
+      times.push(death!.at - t0);
+    }
+    for (const t of times) expect(t).toBeLessThanOrEqual(27_000);
+    // Never sooner than a run of unanswered pings that a frozen tab could cause.
+    for (const t of times) expect(t).toBeGreaterThanOrEqual(DEFAULT_OVERLAY_CONFIG.neighbourUnansweredMs);
+  });
+
+  it('does not suspect a neighbour frozen for 18 s (the e2e freeze of 15 s and a margin), whenever the freeze starts', async () => {
+    // Seeds give different detector periods; freezes start at different points of the ping cycle.
+    for (let seed = 1; seed <= 6; seed++) {
+      const { clock, table, remotes, dead, suspected } = setup(seed);
+      await clock.runFor(60_000);
+      const nbrs = table.neighbours();
+      for (let i = 0; i < 8; i++) {
+        const victim = nbrs[i % nbrs.length]!;
+        await clock.runFor(1_300 * i + 1_000);
+        remotes.get(victim)!.frozenUntil = clock.now() + 18_000;
+        await clock.runFor(40_000);
+      }
+      expect(suspected, `seed ${seed}`).toEqual([]);
+      expect(dead, `seed ${seed}`).toEqual([]);
+    }
+  });
+
+  it('gives a silent far link the ordinary silence before suspecting it', async () => {
+    const { clock, table, remotes, suspected, self } = setup();
+    await clock.runFor(60_000);
+    const nbrs = new Set(table.neighbours());
+    const far = [...table.peers.keys()].filter((id) => !nbrs.has(id)).sort((a, b) => compareDistance(self, b, a))[0]!;
+    const t0 = clock.now();
+    remotes.get(far)!.crashed = true;
+    await clock.runFor(90_000);
+    const first = suspected.find((s) => s.id === far);
+    expect(first).toBeDefined();
+    expect(first!.at - t0).toBeGreaterThanOrEqual(DEFAULT_OVERLAY_CONFIG.suspectSilenceMs - DEFAULT_OVERLAY_CONFIG.pingIdleMs - DEFAULT_OVERLAY_CONFIG.detectorTickMs);
+  });
+});
