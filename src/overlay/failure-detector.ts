@@ -196,8 +196,10 @@ export class FailureDetector {
     const peer = table.get(target);
     if (!peer) return { alive: this.isRecentlyDead(target) ? false : null };
     if (peer.suspected) return { alive: false };
-    // A neighbour link is pinged every few seconds: a longer silence there is no sign of life.
-    const recent = table.neighbours().includes(target) ? config.neighbourPingIdleMs : config.pingIdleMs;
+    // Heard within what a frozen tab may show (a neighbour) or a ping interval (other links): alive. A
+    // shorter bound for neighbours would let one failed route (reportFailure suspects after a single
+    // missed ping) get a tab that froze for a few seconds declared dead; its link is dropped instead.
+    const recent = table.neighbours().includes(target) ? config.neighbourSuspectSilenceMs : config.pingIdleMs;
     if (clock.now() - peer.lastHeard < recent) return { alive: true };
     return { alive: await this.ping(peer) };
   }

@@ -84,7 +84,7 @@ function setup(seed = 1, peerCount = 16) {
   for (let i = 0; i < peerCount; i++) addPeer(hashId(`peer ${i}`));
   const detector = new FailureDetector(ctx);
   detector.start();
-  return { clock, table, remotes, dead, suspected, self, detector };
+  return { clock, table, remotes, dead, suspected, self, detector, methods: (ctx as unknown as { methods: MethodTable }).methods };
 }
 
 describe('failure detector', () => {
@@ -133,5 +133,20 @@ describe('failure detector', () => {
     const first = suspected.find((s) => s.id === far);
     expect(first).toBeDefined();
     expect(first!.at - t0).toBeGreaterThanOrEqual(DEFAULT_OVERLAY_CONFIG.suspectSilenceMs - DEFAULT_OVERLAY_CONFIG.pingIdleMs - DEFAULT_OVERLAY_CONFIG.detectorTickMs);
+  });
+
+  it('answers a second opinion about a neighbour frozen for a few seconds with alive, without pinging it', async () => {
+    // Another node's route to it failed and that node suspects it after one missed ping; our answer
+    // decides whether the frozen tab is declared dead, so it must rest on the freeze bound.
+    const { clock, table, remotes, methods } = setup();
+    await clock.runFor(60_000);
+    const victim = table.neighbours()[0]!;
+    remotes.get(victim)!.frozenUntil = clock.now() + 15_000;
+    await clock.runFor(12_000);
+    expect(clock.now() - table.get(victim)!.lastHeard).toBeGreaterThan(DEFAULT_OVERLAY_CONFIG.neighbourPingIdleMs);
+    const checked = methods.check(METHOD.probe, 'request', { target: victim });
+    if (!checked.ok) throw new Error(checked.reason);
+    const reply = checked.handler(checked.body, { from: table.neighbours()[1]!, link: {} as Link });
+    await expect(reply).resolves.toEqual({ alive: true });
   });
 });
