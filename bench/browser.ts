@@ -63,17 +63,22 @@ async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, 
   const context = await browser.newContext();
   const pages: Page[] = [];
   const joinMs: number[] = [];
+  const stepMs: Record<string, number[]> = {};
   const before = stats();
   for (let i = 0; i < tabs; i++) {
     const page = await context.newPage();
     await page.goto(`${httpUrl}/?headless#/r/${room}`);
     await waitInPage(page, 'joined', 20);
-    joinMs.push(await page.evaluate(() => {
+    const times = await page.evaluate(() => {
       const s = (window as unknown as { selfmesh: { progress(): { times: Record<string, number> } } }).selfmesh;
-      return s.progress().times.joined! - performance.timeOrigin;
-    }));
+      return Object.fromEntries(Object.entries(s.progress().times).map(([step, at]) => [step, at - performance.timeOrigin]));
+    });
+    joinMs.push(times.joined!);
+    for (const [step, ms] of Object.entries(times)) (stepMs[step] ??= []).push(ms);
     pages.push(page);
   }
+  // Where a join's time goes (to stderr: the rows keep their fields).
+  console.error(`selfmesh ${tabs} tabs, join steps p50 (ms from navigation): ${Object.entries(stepMs).map(([step, ms]) => `${step} ${percentile(ms, 50).toFixed(0)}`).join(', ')}`);
   // Let maintenance settle the tables, then count links.
   await Promise.all(pages.map((p) => waitInPage(p, 'table-filled', 100)));
   const after = stats();
