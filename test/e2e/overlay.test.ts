@@ -96,8 +96,19 @@ describe('the overlay in real tabs', () => {
     // Two tabs that have no link between them (tab 0 drops one) link again, signaled through the overlay.
     const [a] = alive as [Page];
     const peer = aliveIds.find((id, j) => j > 0 && id !== aliveIds[0])!;
+    // Both ends must have seen the link go before tab 0 offers again: an offer that reaches a tab still
+    // holding the old link is refused as a duplicate (and the offerer backs off), which is not what this
+    // step is about. The far end may have linked back already: then its link is a new one.
+    const peerPage = alive[aliveIds.indexOf(peer)]!;
+    const oldLinkedAt = await peerPage.evaluate((p) => (window as unknown as AppWindow).selfmesh.links().find((l) => l.id === p)?.openedAt, aliveIds[0]!);
     await a.evaluate((p) => (window as unknown as AppWindow).selfmesh.node.overlay.disconnect(p), peer);
     await waitFor(a, (p) => !(window as unknown as AppWindow).selfmesh.links().some((l) => l.id === p), peer, 10_000);
+    await waitFor(
+      peerPage,
+      ([p, at]) => !(window as unknown as AppWindow).selfmesh.links().some((l) => l.id === p && l.openedAt === at),
+      [aliveIds[0]!, oldLinkedAt] as const,
+      10_000,
+    );
     // The far end may relink first (it also wants its neighbour back): either way a new link appears.
     await a.evaluate((p) => (window as unknown as AppWindow).selfmesh.node.overlay.connect(p), peer);
     const via = await waitFor(
