@@ -110,12 +110,14 @@ describe('the overlay in real tabs', () => {
       10_000,
     );
     // The far end may relink first (it also wants its neighbour back): either way a new link appears.
+    // If the two offers cross and one is refused, its sender backs off for a maintenance round (30 s)
+    // and the next round links them: the wait allows for that.
     await a.evaluate((p) => (window as unknown as AppWindow).selfmesh.node.overlay.connect(p), peer);
     const via = await waitFor(
       a,
       (p) => (window as unknown as AppWindow).selfmesh.links().find((l) => l.id === p)?.via,
       peer,
-      15_000,
+      45_000,
     );
     expect(via).toBe('overlay');
   });
