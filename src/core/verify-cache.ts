@@ -3,7 +3,7 @@
 // Ed25519 verify in JavaScript costs about a millisecond and some 700 KB of short-lived BigInts, which
 // is most of what a joining tab allocates (and what makes the browser grow its young heap).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { toHex } from './id.ts';
 import type { SignatureScheme } from './identity.ts';
 
 /** Entries kept (about 100 bytes each); the least recently used is forgotten first. */
@@ -23,7 +23,7 @@ export function cachingScheme(scheme: SignatureScheme, entries = VERIFY_CACHE_EN
     verify(publicKey, message, signature) {
       // Lengths first, so that two different triples cannot hash the same concatenation.
       const lengths = new Uint8Array(new Uint32Array([publicKey.length, signature.length]).buffer);
-      const digest = bytesToHex(
+      const digest = toHex(
         sha256.create().update(lengths).update(publicKey).update(signature).update(message).digest(),
       );
       if (verified.delete(digest)) {
