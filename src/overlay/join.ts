@@ -52,10 +52,10 @@ export async function copyPeerTable(ctx: OverlayContext, peerId: Id): Promise<vo
 /**
  * Join in a few round trips: route a join to our id (through a bootstrap link), link to the nodes the
  * responsible node returns (signaled through it), stabilize until our neighbourhood stops changing,
- * then take far links from a neighbour's table (its far buckets are ours). Lookups for the remaining
- * holes run in the first maintenance rounds, not here.
+ * then learn far contacts from a neighbour's table (its far buckets are ours). The far links are made
+ * after (linkFarBuckets), and lookups for the remaining holes run in the first maintenance rounds.
  */
-export async function join(ctx: OverlayContext, router: Router, maintenance: Maintenance, stabilizer: Stabilizer, signaling: OverlaySignaling): Promise<void> {
+export async function join(ctx: OverlayContext, router: Router, stabilizer: Stabilizer, signaling: OverlaySignaling): Promise<void> {
   const { table, config, contacts } = ctx;
   const closest = await findNeighbourhood(ctx, router);
   const first = closest.filter((id) => table.fitsNeighbourhood(id)).slice(0, config.neighbourhoodSize);
@@ -66,7 +66,13 @@ export async function join(ctx: OverlayContext, router: Router, maintenance: Mai
   await stabilizer.stabilize({ ask: config.neighbourhoodSize, maxSteps: 6 });
   const nbrs = table.neighbours();
   if (nbrs[0]) await copyPeerTable(ctx, nbrs[0]);
-  // One round of far links (one per slot, in parallel); the first maintenance round, which join
-  // schedules at once, makes the rest. Each further round here would add a link setup to every join.
-  await maintenance.linkContacts(() => true, 8, 8);
+}
+
+/**
+ * One round of far links (one per slot, in parallel), started as join() ends: routes reach a node
+ * through its neighbourhood, so it need not wait for them, and the first maintenance round (scheduled
+ * at once) makes the rest. Started at once rather than left to maintenance, so the table fills as fast.
+ */
+export function linkFarBuckets(maintenance: Maintenance): Promise<void> {
+  return maintenance.linkContacts(() => true, 8, 8);
 }

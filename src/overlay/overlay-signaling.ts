@@ -10,6 +10,9 @@ import type { OverlayContext } from './context.ts';
 import { METHOD, SignalEnvelopeSchema, SignalRequest } from './messages.ts';
 import type { Router, RoutedContext } from './route.ts';
 
+/** A link older than this whose peer offers again is one the peer no longer has. */
+const STALE_LINK_MS = 5_000;
+
 export class OverlaySignaling {
   private outgoing = new Map<Id, Promise<boolean>>();
   /** Targets that refused or failed recently are not tried again until then. */
@@ -92,12 +95,17 @@ export class OverlaySignaling {
       this.ctx.drop('bad-signal');
       throw new SelfmeshError('BAD_MESSAGE', 'expected an offer');
     }
-    if (table.has(offer.from)) throw new SelfmeshError('REFUSED', 'already linked');
+    // The offerer sees no link to us (it offers only then). Just after a link opened that is a race with
+    // its own offer, refused; later our end is a stale half of a link its side closed or dropped, and
+    // the new link replaces it.
+    const linked = table.get(offer.from);
+    if (linked && this.ctx.clock.now() - linked.linkedAt < STALE_LINK_MS) throw new SelfmeshError('REFUSED', 'already linked');
+    if (linked) this.ctx.counters.inc('overlay.connect.staleReplaced');
     // Crossing offers: the smaller id's offer wins on both sides, so exactly one link is made.
     if (this.outgoing.has(offer.from) && self < offer.from) throw new SelfmeshError('REFUSED', 'crossing offer');
     // An offerer that wants us as its neighbour is taken too: routing to keys near it depends on it.
     const wanted = table.wants(offer.from) || (neighbour && this.plausibleNeighbour(offer.from));
-    if (table.size >= config.maxLinks) {
+    if (table.size >= config.maxLinks && !linked) {
       if (!wanted || !this.makeRoom(table.fitsNeighbourhood(offer.from) || neighbour)) {
         this.ctx.counters.inc('overlay.connect.refusedFull');
         throw new SelfmeshError('REFUSED', 'link table full');
@@ -112,7 +120,11 @@ export class OverlaySignaling {
     }
     void rc;
     answered.link.then(
-      (link) => this.ctx.addLink(link),
+      (link) => {
+        // The stale half goes only now that its replacement is open.
+        if (linked && table.get(offer.from) === linked) this.ctx.dropLink(offer.from, 'replaced');
+        return this.ctx.addLink(link);
+      },
       () => this.ctx.counters.inc('overlay.connect.answerFailed'),
     );
     return answered.envelope;

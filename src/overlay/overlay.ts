@@ -16,7 +16,7 @@ import { DEFAULT_OVERLAY_CONFIG, type OverlayConfig } from './config.ts';
 import { Contacts } from './contacts.ts';
 import type { OverlayContext, OverlayEvents } from './context.ts';
 import { FailureDetector } from './failure-detector.ts';
-import { closestHandler, findNeighbourhood, join } from './join.ts';
+import { closestHandler, findNeighbourhood, join, linkFarBuckets } from './join.ts';
 import { leave, type BeforeLeave } from './leave.ts';
 import { Maintenance } from './maintenance.ts';
 import { ClosestReply, ClosestRequest, Empty, LeaveNotice, METHOD } from './messages.ts';
@@ -69,7 +69,7 @@ const READY_WAIT_MS = 2_000;
 type State = 'idle' | 'joining' | 'running' | 'stopped';
 
 /** Reasons for closing a link ourselves: the far end is not suspected because of them. */
-const OWN_CLOSE = new Set(['leave', 'evicted', 'duplicate', 'stopped', 'refused', 'disconnect']);
+const OWN_CLOSE = new Set(['leave', 'evicted', 'duplicate', 'stopped', 'refused', 'disconnect', 'replaced']);
 
 export class Overlay {
   readonly id: Id;
@@ -152,11 +152,13 @@ export class Overlay {
     if (this.table.size === 0 && this.opts.bootstrap) {
       for (const link of await this.opts.bootstrap({ count: this.config.bootstrapLinks })) this.addLink(link);
     }
+    const joinedSome = this.table.size > 0;
     try {
-      if (this.table.size > 0) await join(this.ctx, this.router, this.maintenance, this.stabilizer, this.signaling);
+      if (joinedSome) await join(this.ctx, this.router, this.stabilizer, this.signaling);
     } finally {
       if (this.state === 'joining') this.state = 'running';
     }
+    if (joinedSome && this.state === 'running') linkFarBuckets(this.maintenance).catch(() => this.counters.inc('overlay.join.farLinksFailed'));
     // From now on we may be responsible for keys: peers may route to us. Join resolves once our links
     // have heard it (or a short wait passed), so that a joined node is one that routes reach.
     const told = [...this.table.peers.values()].map((peer) => peer.rpc.request(METHOD.ready, null, { timeoutMs: READY_WAIT_MS }));

@@ -39,6 +39,12 @@ const SETTLE_MS = 150;
  * probability want/size, so no answer at all happens about e^-want of the time.
  */
 const RETRY_MS = 300;
+/**
+ * A newcomer answers as many offers at a time as it asks links for: every further answer would be one
+ * more link through the server, and the overlay signals the rest. An answer whose link has not opened
+ * after this long no longer holds the place (its offerer may be frozen or gone).
+ */
+const ANSWER_HEDGE_MS = 1_000;
 
 export function roomTopic(room: string): string {
   return `selfmesh/${room}`;
@@ -54,6 +60,8 @@ export class ServerBootstrap {
   private readonly offs: Array<() => void> = [];
   private readonly counters: Counters;
   private readonly inFlight = new Set<Id>();
+  /** Offers this node answered whose links have not opened yet, with when each was answered. */
+  private readonly answering = new Map<Id, number>();
   private waiting: { count: number; links: Link[]; done(links: Link[]): void } | null = null;
 
   constructor(private readonly opts: ServerBootstrapOptions) {
@@ -179,6 +187,15 @@ export class ServerBootstrap {
     }
   }
 
+  /** True while fewer offers are being answered than links are asked for (slow answers aside). */
+  private mayAnswer(): boolean {
+    const want = this.waiting ? this.waiting.count - this.waiting.links.length : 1;
+    const since = this.opts.clock.now() - ANSWER_HEDGE_MS;
+    let pending = 0;
+    for (const at of this.answering.values()) if (at > since) pending++;
+    return pending < want;
+  }
+
   private async onSignal(envelope: SignalEnvelope): Promise<void> {
     try {
       if (envelope.kind === 'answer') {
@@ -190,11 +207,19 @@ export class ServerBootstrap {
         this.counters.inc('bootstrap.ignored');
         return;
       }
+      if (!this.mayAnswer()) {
+        this.counters.inc('bootstrap.enough');
+        return;
+      }
+      this.answering.set(envelope.from, this.opts.clock.now());
       const { envelope: answer, link } = await this.opts.connector.answer(envelope, 'server');
       this.opts.client.sendSignal(inboxTopic(this.opts.room, envelope.from), answer);
       this.counters.inc('bootstrap.answer');
-      this.deliver(await link);
+      const open = await link;
+      this.answering.delete(envelope.from);
+      this.deliver(open);
     } catch {
+      this.answering.delete(envelope.from);
       // A bad, replayed or late signal: the connector already counted why.
       this.counters.inc('bootstrap.refused');
     }

@@ -65,6 +65,7 @@ describe('the overlay in real tabs', () => {
     const links = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as AppWindow).selfmesh.stats())));
     const viaServer = links.reduce((a, s) => a + s.linksViaServer, 0);
     const viaOverlay = links.reduce((a, s) => a + s.linksViaOverlay, 0);
+    console.log(`link ends signaled: ${viaOverlay} through the overlay, ${viaServer} through the server`);
     expect(viaOverlay).toBeGreaterThan(viaServer);
 
     // Two tabs crash (their renderer dies: no goodbye, the links just go dead).
