@@ -1,4 +1,5 @@
-// `npm run bench -- browser --json [--max 64] [--system selfmesh|y-webrtc]`: rooms of 8, 16 and 32 tabs (64 with --max 64) in real Chromium,
+// `npm run bench -- browser --json [--max 64] [--system selfmesh|y-webrtc] [--tabs 8,32]`: rooms of 8, 16
+// and 32 tabs (64 with --max 64) in real Chromium,
 // once with selfmesh and once with the real y-webrtc package, on the same signaling server code.
 // Prints one row per system and room size and renders bench/REPORT.md from all results.
 import { build } from 'vite';
@@ -58,6 +59,9 @@ async function waitInPage(page: Page, step: string, pollMs: number): Promise<voi
   if (!reached) throw new Error(`a tab did not reach '${step}' within 60 s`);
 }
 
+/** A tab's join steps in order: page and signaling, first link, then the overlay's join phases. */
+const JOIN_STEPS = ['signaling', 'first-link', 'found', 'linked', 'stable', 'joined', 'table-filled'];
+
 async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, stats: () => { framesIn: number; framesOut: number }): Promise<BrowserRow> {
   const room = `bench-${tabs}-${Date.now().toString(36)}`;
   const context = await browser.newContext();
@@ -70,15 +74,23 @@ async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, 
     await page.goto(`${httpUrl}/?headless#/r/${room}`);
     await waitInPage(page, 'joined', 20);
     const times = await page.evaluate(() => {
-      const s = (window as unknown as { selfmesh: { progress(): { times: Record<string, number> } } }).selfmesh;
-      return Object.fromEntries(Object.entries(s.progress().times).map(([step, at]) => [step, at - performance.timeOrigin]));
+      const s = (window as unknown as { selfmesh: { progress(): { times: Record<string, number>; phases?: Record<string, number> } } }).selfmesh;
+      const { times, phases } = s.progress();
+      return Object.fromEntries(Object.entries({ ...times, ...phases }).map(([step, at]) => [step, at - performance.timeOrigin]));
     });
     joinMs.push(times.joined!);
-    for (const [step, ms] of Object.entries(times)) (stepMs[step] ??= []).push(ms);
+    // Each step's share: the time since the step before it, in the order a join passes them.
+    let previous = 0;
+    for (const step of JOIN_STEPS) {
+      const at = times[step];
+      if (at === undefined) continue;
+      (stepMs[step] ??= []).push(at - previous);
+      previous = at;
+    }
     pages.push(page);
   }
   // Where a join's time goes (to stderr: the rows keep their fields).
-  console.error(`selfmesh ${tabs} tabs, join steps p50 (ms from navigation): ${Object.entries(stepMs).map(([step, ms]) => `${step} ${percentile(ms, 50).toFixed(0)}`).join(', ')}`);
+  console.error(`selfmesh ${tabs} tabs, join steps p50 (ms since the step before): ${Object.entries(stepMs).map(([step, ms]) => `${step} ${percentile(ms, 50).toFixed(0)}`).join(', ')}`);
   // Let maintenance settle the tables, then count links.
   await Promise.all(pages.map((p) => waitInPage(p, 'table-filled', 100)));
   const after = stats();
@@ -206,7 +218,9 @@ async function measureYWebrtc(browser: Browser, httpUrl: string, tabs: number, s
 
 export async function run(args: string[]): Promise<BrowserRow[]> {
   const max = Number(option(args, '--max') ?? 32);
-  const sizes = [8, 16, 32, 64].filter((n) => n <= max);
+  // `--tabs 32` (or `8,32`) measures those room sizes only and keeps the other rows of the last run.
+  const picked = option(args, '--tabs')?.split(',').map(Number);
+  const sizes = picked ?? [8, 16, 32, 64].filter((n) => n <= max);
   const root = process.cwd();
   await build({ root, logLevel: 'warn' });
   // The y-webrtc page gets the app's output charset (ASCII, see vite.config.ts): a build setting is not
@@ -215,8 +229,9 @@ export async function run(args: string[]): Promise<BrowserRow[]> {
   // `--system selfmesh` re-measures one system and keeps the other's rows from the last run.
   const only = option(args, '--system');
   const resultsFile = join(root, 'bench/results/browser.json');
-  const rows: BrowserRow[] = only && existsSync(resultsFile)
-    ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as BrowserRow[]).filter((r) => r.system !== only)
+  const remeasured = (r: BrowserRow) => (!only || r.system === only) && sizes.includes(r.tabs);
+  const rows: BrowserRow[] = (only || picked) && existsSync(resultsFile)
+    ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as BrowserRow[]).filter((r) => !remeasured(r))
     : [];
   for (const system of (['selfmesh', 'y-webrtc'] as const).filter((s) => !only || s === only)) {
     const server = await startSignalingServer({ host: '127.0.0.1', port: 0, serveDir: system === 'selfmesh' ? join(root, 'dist') : join(root, 'bench/.build') });

@@ -158,6 +158,7 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     if (!everOpen) progress.fail('server-unreachable', `Cannot reach the signaling server at ${signalUrl}; retrying.`);
   });
   node.overlay.events.on('linkUp', () => progress.done('first-link'));
+  node.overlay.events.on('joinPhase', ({ phase }) => progress.phase(phase));
   // The table counts as filled once the neighbourhood is linked, or once joining has stopped adding
   // links for a moment (a small room has fewer nodes than a neighbourhood).
   let settle: ReturnType<typeof setTimeout> | undefined;

@@ -1,8 +1,11 @@
 // What the web app (and `window.selfmesh`) sees of a running node. The real node (src/node.ts) and a
 // node inside a simulated room both provide it, so the views work on either.
 import type { Id } from '../core/id.ts';
+import type { JoinPhase } from '../overlay/context.ts';
 
 export type JoinStep = 'signaling' | 'first-link' | 'joined' | 'table-filled';
+
+export type { JoinPhase };
 
 export interface JoinProgress {
   step: JoinStep | 'error';
@@ -10,6 +13,8 @@ export interface JoinProgress {
   done: JoinStep[];
   /** When each step was done, in ms since the epoch (performance.timeOrigin-based in a tab). */
   times: Partial<Record<JoinStep, number>>;
+  /** When the overlay's join passed each of its phases (found, linked, stable), for where a join's time goes. */
+  phases?: Partial<Record<JoinPhase, number>>;
   error?: { kind: 'server-unreachable' | 'webrtc-unavailable' | 'bad-room' | 'other'; message: string };
 }
 

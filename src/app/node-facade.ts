@@ -6,7 +6,7 @@ import type { Id } from '../core/id.ts';
 import type { SelfmeshNode } from '../node.ts';
 import { METHOD } from '../overlay/messages.ts';
 import { keyFor } from '../storage/records.ts';
-import type { JoinProgress, JoinStep, LinkInfo, NodeApi, NodeStats, RoomEvent } from './node-api.ts';
+import type { JoinPhase, JoinProgress, JoinStep, LinkInfo, NodeApi, NodeStats, RoomEvent } from './node-api.ts';
 import type { ChatMessage, ComponentOutcome, ComponentService } from './node-api.ts';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { errorMessage } from '../core/errors.ts';
@@ -35,13 +35,18 @@ export class JoinTracker {
     const order: JoinStep[] = ['signaling', 'first-link', 'joined', 'table-filled'];
     const done = order.filter((s) => s === step || this.state.done.includes(s));
     const next = order.find((s) => !done.includes(s));
-    this.state = { step: next ?? 'table-filled', done, times: { ...this.state.times, [step]: this.clock.now() } };
+    this.state = { ...this.state, step: next ?? 'table-filled', done, times: { ...this.state.times, [step]: this.clock.now() } };
     this.changes.emit('change', this.state);
   }
 
   fail(kind: NonNullable<JoinProgress['error']>['kind'], message: string): void {
     this.state = { ...this.state, step: 'error', error: { kind, message } };
     this.changes.emit('change', this.state);
+  }
+
+  /** Records when the overlay's join passed a phase (no step of its own in the progress shown). */
+  phase(phase: JoinPhase): void {
+    this.state = { ...this.state, phases: { ...this.state.phases, [phase]: this.clock.now() } };
   }
 
   clearError(): void {

@@ -12,7 +12,12 @@ import type { OverlayConfig } from './config.ts';
 import type { Contacts } from './contacts.ts';
 import type { RoutingTable } from './routing-table.ts';
 
+/** The phases of join(): neighbourhood found, its links made, stabilized. */
+export type JoinPhase = 'found' | 'linked' | 'stable';
+
 export interface OverlayEvents extends Record<string, unknown> {
+  /** join() passed one of its phases (the app shows where a join's time goes). */
+  joinPhase: { phase: JoinPhase };
   /** This node has joined: it is linked to its neighbourhood and has filled its buckets. */
   join: { id: Id; neighbours: Id[] };
   /** A peer left on purpose (it said so before closing its links). */

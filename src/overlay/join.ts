@@ -57,13 +57,18 @@ export async function copyPeerTable(ctx: OverlayContext, peerId: Id): Promise<vo
  */
 export async function join(ctx: OverlayContext, router: Router, stabilizer: Stabilizer, signaling: OverlaySignaling): Promise<void> {
   const { table, config, contacts } = ctx;
-  const closest = await findNeighbourhood(ctx, router);
+  // The route starts at our link closest to our id: from here it would end at once, since no link is
+  // closer to our own id than we are.
+  const closest = await findNeighbourhood(ctx, router, table.closestPeers(ctx.self, 1)[0]);
+  ctx.events.emit('joinPhase', { phase: 'found' });
   const first = closest.filter((id) => table.fitsNeighbourhood(id)).slice(0, config.neighbourhoodSize);
   // A link that does not open soon goes on in the background: stabilization links the neighbourhood
   // anyway, and one slow WebRTC setup must not hold the whole join for a route timeout.
   const links = Promise.all(first.map((id) => signaling.connect(id, contacts.introducerOf(id))));
   await Promise.race([links, sleep(ctx.clock, JOIN_LINK_WAIT_MS)]);
+  ctx.events.emit('joinPhase', { phase: 'linked' });
   await stabilizer.stabilize({ ask: config.neighbourhoodSize, maxSteps: 6 });
+  ctx.events.emit('joinPhase', { phase: 'stable' });
   const nbrs = table.neighbours();
   if (nbrs[0]) await copyPeerTable(ctx, nbrs[0]);
 }

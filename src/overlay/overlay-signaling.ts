@@ -59,9 +59,14 @@ export class OverlaySignaling {
     counters.inc('overlay.connect.attempts');
     const { envelope, link, cancel } = await connector.offer(target, 'overlay');
     try {
-      const firstHop = introducer && this.ctx.table.get(introducer) && !this.ctx.table.get(introducer)!.suspected ? introducer : undefined;
+      const { table } = this.ctx;
+      const linkedIntroducer = introducer && table.get(introducer) && !table.get(introducer)!.suspected ? introducer : undefined;
+      // With no link closer to the target than we are (a joiner told of its neighbourhood), greedy
+      // routing would end here at once: the offer starts at our link closest to the target instead (and
+      // no hop sends it back to us).
+      const firstHop = linkedIntroducer ?? (table.nextHops(target, 1).length === 0 ? table.closestPeers(target, 1)[0] : undefined);
       const neighbour = this.ctx.table.fitsNeighbourhood(target);
-      const result = await this.router.route(target, METHOD.signal, { offer: envelope, neighbour }, { timeoutMs: config.routeTimeoutMs, firstHop });
+      const result = await this.router.route(target, METHOD.signal, { offer: envelope, neighbour }, { timeoutMs: config.routeTimeoutMs, firstHop, avoid: this.ctx.self });
       if (result.responder !== target) throw new SelfmeshError('UNREACHABLE', 'answered by another node');
       const answer = v.safeParse(SignalEnvelopeSchema, result.reply);
       if (!answer.success) {
