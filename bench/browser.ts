@@ -59,8 +59,8 @@ async function waitInPage(page: Page, step: string, pollMs: number): Promise<voi
   if (!reached) throw new Error(`a tab did not reach '${step}' within 60 s`);
 }
 
-/** A tab's join steps in order: page and signaling, first link, then the overlay's join phases. */
-const JOIN_STEPS = ['signaling', 'first-link', 'found', 'linked', 'stable', 'joined', 'table-filled'];
+/** A tab's join steps in order: page and signaling, first link, neighbourhood stable, routable, filled. */
+const JOIN_STEPS = ['signaling', 'first-link', 'stable', 'joined', 'table-filled'];
 
 async function measureSelfmesh(browser: Browser, httpUrl: string, tabs: number, stats: () => { framesIn: number; framesOut: number }): Promise<BrowserRow> {
   const room = `bench-${tabs}-${Date.now().toString(36)}`;

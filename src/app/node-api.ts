@@ -13,7 +13,7 @@ export interface JoinProgress {
   done: JoinStep[];
   /** When each step was done, in ms since the epoch (performance.timeOrigin-based in a tab). */
   times: Partial<Record<JoinStep, number>>;
-  /** When the overlay's join passed each of its phases (found, linked, stable), for where a join's time goes. */
+  /** When the overlay's join passed each of its phases (its neighbourhood stable), for where a join's time goes. */
   phases?: Partial<Record<JoinPhase, number>>;
   error?: { kind: 'server-unreachable' | 'webrtc-unavailable' | 'bad-room' | 'other'; message: string };
 }

@@ -12,8 +12,8 @@ import type { OverlayConfig } from './config.ts';
 import type { Contacts } from './contacts.ts';
 import type { RoutingTable } from './routing-table.ts';
 
-/** The phases of join(): neighbourhood found, its links made, stabilized. */
-export type JoinPhase = 'found' | 'linked' | 'stable';
+/** The phases of join(): its neighbourhood linked and stable (more may follow). */
+export type JoinPhase = 'stable';
 
 export interface OverlayEvents extends Record<string, unknown> {
   /** join() passed one of its phases (the app shows where a join's time goes). */

@@ -1,19 +1,15 @@
-// Join: get a first link (through the bootstrap, i.e. the signaling server), route a join to our own
-// id to find the node now responsible for it, link to the neighbourhood it returns, then fill the far
-// buckets from our neighbours' tables (a neighbour's far buckets are ours too) and a few lookups.
+// Join: get a first link (through the bootstrap, i.e. the signaling server), stabilize from it until
+// the neighbourhood is linked, then fill the far buckets from our neighbours' tables (a neighbour's far
+// buckets are ours too) and a few lookups. `ov.join` routes also serve a node cut off from part of the
+// overlay, which finds its neighbourhood through a link on the other side (maintenance).
 import * as v from 'valibot';
-import { sleep } from '../core/clock.ts';
 import { SelfmeshError } from '../core/errors.ts';
 import type { Id } from '../core/id.ts';
 import type { OverlayContext } from './context.ts';
 import type { Maintenance } from './maintenance.ts';
 import { ClosestReply, METHOD, NeighboursReply } from './messages.ts';
 import type { Stabilizer } from './neighbourhood.ts';
-import type { OverlaySignaling } from './overlay-signaling.ts';
 import type { Router } from './route.ts';
-
-/** How long join waits for its first neighbourhood links before it goes on to stabilize. */
-const JOIN_LINK_WAIT_MS = 2_000;
 
 /** Routed `ov.join` / `ov.closest`: the n nodes closest to the key that this node knows. */
 export function closestHandler(ctx: OverlayContext) {
@@ -50,23 +46,20 @@ export async function copyPeerTable(ctx: OverlayContext, peerId: Id): Promise<vo
 }
 
 /**
- * Join in a few round trips: route a join to our id (through a bootstrap link), link to the nodes the
- * responsible node returns (signaled through it), stabilize until our neighbourhood stops changing,
- * then learn far contacts from a neighbour's table (its far buckets are ours). The far links are made
- * after (linkFarBuckets), and lookups for the remaining holes run in the first maintenance rounds.
+ * Join in a few round trips: stabilize from the bootstrap links (each step asks the neighbours we have
+ * for the nodes they know closest to our id and links those, through the neighbour that named them)
+ * until our neighbourhood stops changing, then learn far contacts from a neighbour's table (its far
+ * buckets are ours). The far links are made after (linkFarBuckets), and lookups for the remaining
+ * holes run in the first maintenance rounds.
+ *
+ * There is no separate join route: routed to our own id from here it ends at once (no link is closer to
+ * our id than we are). Started at a bootstrap link instead, it finds the neighbourhood in one route, but
+ * its offers go by greedy routing, not through a peer linked to each target, and with joins racing
+ * (40 a second in the simulator) they left neighbourhoods inconsistent until maintenance mended them;
+ * the browser join was no faster for it (docs/decisions.md).
  */
-export async function join(ctx: OverlayContext, router: Router, stabilizer: Stabilizer, signaling: OverlaySignaling): Promise<void> {
-  const { table, config, contacts } = ctx;
-  // The route starts at our link closest to our id: from here it would end at once, since no link is
-  // closer to our own id than we are.
-  const closest = await findNeighbourhood(ctx, router, table.closestPeers(ctx.self, 1)[0]);
-  ctx.events.emit('joinPhase', { phase: 'found' });
-  const first = closest.filter((id) => table.fitsNeighbourhood(id)).slice(0, config.neighbourhoodSize);
-  // A link that does not open soon goes on in the background: stabilization links the neighbourhood
-  // anyway, and one slow WebRTC setup must not hold the whole join for a route timeout.
-  const links = Promise.all(first.map((id) => signaling.connect(id, contacts.introducerOf(id))));
-  await Promise.race([links, sleep(ctx.clock, JOIN_LINK_WAIT_MS)]);
-  ctx.events.emit('joinPhase', { phase: 'linked' });
+export async function join(ctx: OverlayContext, stabilizer: Stabilizer): Promise<void> {
+  const { table, config } = ctx;
   await stabilizer.stabilize({ ask: config.neighbourhoodSize, maxSteps: 6 });
   ctx.events.emit('joinPhase', { phase: 'stable' });
   const nbrs = table.neighbours();

@@ -115,7 +115,8 @@ export class Maintenance {
     const { table, config } = this.ctx;
     const spare: Id[] = [];
     for (const peer of table.peers.values()) {
-      if (peer.suspected) continue;
+      // A joiner has not told us yet whether it needs our link, which may be its only one.
+      if (peer.suspected || peer.joining) continue;
       const need = !table.isRedundant(peer.id);
       if (need !== peer.toldNeed) {
         peer.toldNeed = need;
@@ -151,7 +152,7 @@ export class Maintenance {
     const slots = new Set<number>();
     for (const id of contacts.ids()) {
       if (picked.length >= limit) break;
-      if (!table.wants(id) || !useful(id) || this.deadCheck(id) || this.signaling.isConnecting(id) || this.signaling.inBackoff(id)) continue;
+      if (!table.wants(id) || !useful(id) || this.deadCheck(id) || this.signaling.isConnecting(id) || this.signaling.inBackoff(id, this.ctx.contacts.introducerOf(id))) continue;
       const p = table.placement(id);
       const key = slotKey(p.bucket, p.slot);
       // One candidate per slot at a time, except for neighbours.

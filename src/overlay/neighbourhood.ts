@@ -43,9 +43,9 @@ export class Stabilizer {
   }
 
   /** Would a link to id make our neighbourhood more correct (or fill a hole in the table)? */
-  private wanted(id: Id): boolean {
+  private wanted(id: Id, introducer: Id): boolean {
     const { table, self } = this.ctx;
-    if (id === self || table.has(id) || this.deadCheck(id) || this.signaling.inBackoff(id)) return false;
+    if (id === self || table.has(id) || this.deadCheck(id) || this.signaling.inBackoff(id, introducer)) return false;
     return table.wants(id);
   }
 
@@ -55,7 +55,7 @@ export class Stabilizer {
     for (const id of ids) {
       if (id === this.ctx.self || table.has(id)) continue;
       contacts.add(id, from);
-      if (this.wanted(id) && table.fitsNeighbourhood(id)) void this.signaling.connect(id, from);
+      if (this.wanted(id, from) && table.fitsNeighbourhood(id)) void this.signaling.connect(id, from);
     }
   }
 
@@ -130,7 +130,7 @@ export class Stabilizer {
       }));
       counters.inc('overlay.stabilize.asked', targets.length);
       const picks = [...found.keys()]
-        .filter((id) => this.wanted(id) && table.fitsNeighbourhood(id))
+        .filter((id) => this.wanted(id, found.get(id)!) && table.fitsNeighbourhood(id))
         .sort((a, b) => compareDistance(self, a, b))
         .slice(0, config.neighbourhoodSize);
       if (picks.length === 0) break;

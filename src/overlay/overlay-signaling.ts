@@ -12,11 +12,19 @@ import type { Router, RoutedContext } from './route.ts';
 
 /** A link older than this whose peer offers again is one the peer no longer has. */
 const STALE_LINK_MS = 5_000;
+/** After our offer lost a crossing, how long the winning offer has to make a link before ours goes again. */
+const CROSSING_RETRY_MS = 1_000;
+/** After an offer by greedy routing ended at another node, how long before greedy routing is tried again. */
+const UNGUIDED_BACKOFF_MS = 2_000;
 
 export class OverlaySignaling {
   private outgoing = new Map<Id, Promise<boolean>>();
-  /** Targets that refused or failed recently are not tried again until then. */
-  private backoff = new Map<Id, number>();
+  /**
+   * Targets that refused or failed recently are not tried again until then. `unguided`: the offer went
+   * by greedy routing, not through a peer linked to the target, so its failure may say only that the
+   * route did not reach the target yet (a joiner); an introduction through a linked peer may try again.
+   */
+  private backoff = new Map<Id, { until: number; unguided: boolean }>();
 
   constructor(
     private readonly ctx: OverlayContext,
@@ -30,12 +38,19 @@ export class OverlaySignaling {
   }
 
   /** True while a recent attempt to `id` failed (so callers pick another candidate). */
-  inBackoff(id: Id): boolean {
-    const until = this.backoff.get(id);
-    if (until === undefined) return false;
-    if (until > this.ctx.clock.now()) return true;
-    this.backoff.delete(id);
-    return false;
+  inBackoff(id: Id, introducer?: Id): boolean {
+    const entry = this.backoff.get(id);
+    if (entry === undefined) return false;
+    if (entry.until <= this.ctx.clock.now()) {
+      this.backoff.delete(id);
+      return false;
+    }
+    return !(entry.unguided && this.linkedIntroducer(introducer));
+  }
+
+  private linkedIntroducer(introducer: Id | undefined): Id | undefined {
+    const peer = introducer === undefined ? undefined : this.ctx.table.get(introducer);
+    return peer && !peer.suspected ? introducer : undefined;
   }
 
   get connecting(): number {
@@ -58,9 +73,9 @@ export class OverlaySignaling {
     const { connector, counters, config } = this.ctx;
     counters.inc('overlay.connect.attempts');
     const { envelope, link, cancel } = await connector.offer(target, 'overlay');
+    const { table } = this.ctx;
+    const linkedIntroducer = this.linkedIntroducer(introducer);
     try {
-      const { table } = this.ctx;
-      const linkedIntroducer = introducer && table.get(introducer) && !table.get(introducer)!.suspected ? introducer : undefined;
       // With no link closer to the target than we are (a joiner told of its neighbourhood), greedy
       // routing would end here at once: the offer starts at our link closest to the target instead (and
       // no hop sends it back to us).
@@ -80,12 +95,34 @@ export class OverlaySignaling {
       cancel();
       counters.inc('overlay.connect.failed');
       counters.inc(`overlay.connect.failedBy.${isSelfmeshError(e) ? e.code : 'other'}`);
+      if (isSelfmeshError(e, 'CONFLICT')) {
+        this.awaitCrossing(target);
+        return false;
+      }
       if (this.backoff.size > 1024) this.backoff.clear();
-      this.backoff.set(target, this.ctx.clock.now() + config.maintenanceMs);
+      const now = this.ctx.clock.now();
+      if (!linkedIntroducer && isSelfmeshError(e, 'UNREACHABLE')) {
+        this.backoff.set(target, { until: now + UNGUIDED_BACKOFF_MS, unguided: true });
+        return false;
+      }
+      this.backoff.set(target, { until: now + config.maintenanceMs, unguided: false });
       // A target that nobody can route to is gone or never existed: forget it as a contact.
       if (isSelfmeshError(e, 'UNREACHABLE') || isSelfmeshError(e, 'TIMEOUT')) this.ctx.contacts.remove(target);
       return false;
     }
+  }
+
+  /**
+   * Our offer crossed one of `target`'s, whose offer wins. Its offer may not reach us, though (a joiner
+   * is reached only through its links): if no link came of it soon, ours goes again, and finds the
+   * target no longer offering.
+   */
+  private awaitCrossing(target: Id): void {
+    this.ctx.clock.setTimeout(() => {
+      if (!this.ctx.running || this.ctx.table.has(target) || this.outgoing.has(target)) return;
+      this.ctx.counters.inc('overlay.connect.crossingRetried');
+      void this.connect(target);
+    }, CROSSING_RETRY_MS);
   }
 
   /** Routed `ov.signal`: an offer for this node. Returns the signed answer. */
@@ -107,7 +144,7 @@ export class OverlaySignaling {
     if (linked && this.ctx.clock.now() - linked.linkedAt < STALE_LINK_MS) throw new SelfmeshError('REFUSED', 'already linked');
     if (linked) this.ctx.counters.inc('overlay.connect.staleReplaced');
     // Crossing offers: the smaller id's offer wins on both sides, so exactly one link is made.
-    if (this.outgoing.has(offer.from) && self < offer.from) throw new SelfmeshError('REFUSED', 'crossing offer');
+    if (this.outgoing.has(offer.from) && self < offer.from) throw new SelfmeshError('CONFLICT', 'crossing offer');
     // An offerer that wants us as its neighbour is taken too: routing to keys near it depends on it.
     const wanted = table.wants(offer.from) || (neighbour && this.plausibleNeighbour(offer.from));
     if (table.size >= config.maxLinks && !linked) {

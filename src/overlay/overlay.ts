@@ -154,7 +154,7 @@ export class Overlay {
     }
     const joinedSome = this.table.size > 0;
     try {
-      if (joinedSome) await join(this.ctx, this.router, this.stabilizer, this.signaling);
+      if (joinedSome) await join(this.ctx, this.stabilizer);
     } finally {
       if (this.state === 'joining') this.state = 'running';
     }

@@ -138,7 +138,8 @@ export class RoutingTable {
     for (const peer of this.peers.values()) {
       // A link the far end needs (its neighbour, or its only link in a slot) is never taken from it.
       // (Except to make room for a neighbour: the far end can fill a far slot elsewhere, we cannot.)
-      if (nbrs.has(peer.id) || (peer.theyNeed && !forNeighbour) || now - peer.linkedAt < minAgeMs) continue;
+      // Nor is a joiner's: it may be the one it is joining through.
+      if (nbrs.has(peer.id) || (peer.theyNeed && !forNeighbour) || now - peer.linkedAt < minAgeMs || peer.joining) continue;
       const inBucket = perBucket.get(peer.bucket) ?? 0;
       if (inBucket <= 1) continue;
       const score = (this.isRedundant(peer.id) ? 1000 : 0) + (peer.theyNeed ? 0 : 500) + inBucket;

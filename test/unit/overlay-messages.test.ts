@@ -54,9 +54,10 @@ describe('overlay message checks', () => {
 
   it('refuses a replayed signal and a forged one, and counts both', async () => {
     const { world, a, b } = await smallWorld();
-    // Unlink a and b so that b's answer depends only on the envelope checks.
+    // Unlink a and b so that b's answer depends only on the envelope checks. (b may link a again at
+    // once, its neighbour; an offer from a peer linked for over 5 s is checked like any other.)
     (a.overlay as unknown as { dropLink(id: string, reason: string): void }).dropLink(b.id, 'evicted');
-    await world.sim.runFor(1_000);
+    await world.sim.runFor(10_000);
     const connector = world.connectorOf(a.id)!;
     const send = (body: unknown) =>
       world.sim.settle(a.overlay.route(b.id, { method: METHOD.signal, body }), 20_000).then(() => 'ok', codeOf);
