@@ -25,10 +25,26 @@ const macrotask: (fn: () => void) => void =
       })();
 const drainMicrotasks = () => new Promise<void>((resolve) => macrotask(resolve));
 
+/**
+ * Timers within this many ms of now sit in a wheel of one slot per millisecond (O(1) to add and to run);
+ * later ones wait in a heap and move into the wheel as time comes near them. At 10,000 nodes millions of
+ * timers are pending (frames in flight, request timeouts), and a heap of them cost a dozen cache misses
+ * per timer.
+ */
+const WHEEL_MS = 1 << 16;
+const WHEEL_MASK = WHEEL_MS - 1;
+
 export class Simulator implements Clock {
+  /** Slot `at & WHEEL_MASK` holds the timers due at `at`, for `at` in [time, time + WHEEL_MS), in seq order. */
+  private wheel: Array<Timer[] | undefined> = new Array(WHEEL_MS);
+  /** Timers in the wheel, cleared ones included (they are dropped when their slot comes). */
+  private inWheel = 0;
+  /** Timers due at or after time + WHEEL_MS, as a heap on (at, seq). */
   private heap: Timer[] = [];
   private time = 0;
   private seq = 0;
+  /** Timers set and neither run nor cleared yet. */
+  private live = 0;
   /** Cleared timers still in the heap (deleted lazily); compacted away when they are most of it. */
   private cancelled = 0;
   /** Callbacks run so far (a cheap measure of simulation work). */
@@ -47,19 +63,45 @@ export class Simulator implements Clock {
   /** Times are whole milliseconds so that many events share a tick and one drain serves them all. */
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer: Timer = { at: this.time + Math.max(0, Math.ceil(ms)), seq: this.seq++, fn };
-    this.push(timer);
+    this.live++;
+    if (timer.at - this.time < WHEEL_MS) this.toWheel(timer);
+    else this.push(timer);
     return timer as unknown as TimerHandle;
   }
 
-  /** Lazy deletion: the timer stays in the heap with no callback. */
+  /** Lazy deletion: the timer stays where it is with no callback. */
   clearTimeout(handle: TimerHandle | undefined): void {
     if (!handle || typeof handle !== 'object') return;
     const timer = handle as unknown as Timer;
     if (timer.fn === null) return;
     timer.fn = null;
-    // Most timers are timeouts that get cleared: without compaction the heap would hold every one of
-    // them until its time came (millions at 10,000 nodes), and each push and pop would pay for them.
+    this.live--;
+    if (timer.at - this.time < WHEEL_MS) return;
+    // A cleared timer far ahead would stay in the heap until its time came: compact them away.
     if (++this.cancelled > 1024 && this.cancelled > this.heap.length / 2) this.compact();
+  }
+
+  private toWheel(timer: Timer): void {
+    const i = timer.at & WHEEL_MASK;
+    const slot = this.wheel[i];
+    if (slot) slot.push(timer);
+    else this.wheel[i] = [timer];
+    this.inWheel++;
+  }
+
+  /**
+   * Moves the heap's timers that came within the wheel's span into it, in (at, seq) order. Called
+   * whenever time moves, before anything runs at the new time, so a slot receives the timers moved
+   * from the heap before any set directly (which were set later, so have larger seq).
+   */
+  private advance(to: number): void {
+    this.time = to;
+    const heap = this.heap;
+    while (heap.length > 0 && heap[0]!.at - to < WHEEL_MS) {
+      const timer = this.pop();
+      if (timer.fn === null) this.cancelled--;
+      else this.toWheel(timer);
+    }
   }
 
   /** Drops cleared timers and rebuilds the heap; (at, seq) is a total order, so runs do not change. */
@@ -70,24 +112,36 @@ export class Simulator implements Clock {
     for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
+  /** Timers set and still to run. */
   get pending(): number {
-    return this.heap.length;
+    return this.live;
+  }
+
+  /** The time of the next slot (or heap timer) at or before `end` with timers in it, or -1. */
+  private next(end: number): number {
+    if (this.inWheel > 0) {
+      const last = Math.min(end, this.time + WHEEL_MS - 1);
+      for (let at = this.time; at <= last; at++) if (this.wheel[at & WHEEL_MASK]) return at;
+      return -1;
+    }
+    const head = this.heap[0];
+    return head && head.at <= end ? head.at : -1;
   }
 
   /** Runs every event up to and including `end`, then sets the clock to `end`. */
   async runUntilTime(end: number): Promise<void> {
     await drainMicrotasks();
-    while (this.heap.length > 0 && this.heap[0]!.at <= end) {
-      const tick = this.heap[0]!.at;
-      this.time = tick;
-      while (this.heap.length > 0 && this.heap[0]!.at === tick) {
-        const timer = this.pop();
+    for (let tick = this.next(end); tick >= 0; tick = this.next(end)) {
+      if (tick !== this.time) this.advance(tick);
+      const i = tick & WHEEL_MASK;
+      const slot = this.wheel[i]!;
+      // Timers set for this same tick while it runs are appended to the slot and run in this pass.
+      for (let k = 0; k < slot.length; k++) {
+        const timer = slot[k]!;
         const fn = timer.fn;
-        if (!fn) {
-          this.cancelled--;
-          continue;
-        }
+        if (!fn) continue;
         timer.fn = null;
+        this.live--;
         this.eventsRun++;
         try {
           fn();
@@ -95,9 +149,11 @@ export class Simulator implements Clock {
           this.errors.push(e);
         }
       }
+      this.inWheel -= slot.length;
+      this.wheel[i] = undefined;
       await drainMicrotasks();
     }
-    if (end > this.time) this.time = end;
+    if (end > this.time) this.advance(end);
   }
 
   runFor(ms: number): Promise<void> {

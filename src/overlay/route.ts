@@ -39,6 +39,11 @@ export interface RouteResult {
   hops: number;
 }
 
+/** Next hops to pass over (found silent on this trip); made only once there is one. */
+interface Skip {
+  ids: Set<Id> | undefined;
+}
+
 interface Routed {
   schema: v.GenericSchema<unknown, unknown>;
   handler: RoutedHandler<unknown>;
@@ -62,11 +67,19 @@ export class Router {
     ctx.methods.registerNotify(METHOD.routeAck, RouteAck, (ack, call) => this.onAck(ack.nonce, call.from));
   }
 
-  /** Sends one hop; rejects with TIMEOUT early if the hop does not acknowledge. */
-  private sendHop(peer: Peer, msg: RouteMessage, budget: number): Promise<unknown> {
+  /**
+   * Sends one hop of msg (one more hop taken, `ttl` left, `skip` passed over); rejects with TIMEOUT early
+   * if the hop does not acknowledge. The hop's message is built here in one object: this runs for every
+   * hop of every routed message.
+   */
+  private sendHop(peer: Peer, msg: RouteMessage, ttl: number, skip: Id[] | undefined, budget: number): Promise<unknown> {
     const { clock } = this.ctx;
     // Nonces are unique per node, so they key the pending acks alone; the ack's sender is checked.
     const nonce = this.nonce++;
+    const hop: RouteMessage = {
+      key: msg.key, method: msg.method, body: msg.body, origin: msg.origin, hops: msg.hops + 1, maxHops: msg.maxHops,
+      ttl, avoid: msg.avoid, skip, nonce,
+    };
     return new Promise((resolve, reject) => {
       const timer = clock.setTimeout(() => {
         this.acks.delete(nonce);
@@ -77,7 +90,7 @@ export class Router {
         if (this.acks.get(nonce)?.timer === timer) this.acks.delete(nonce);
         clock.clearTimeout(timer);
       };
-      peer.rpc.request(METHOD.route, { ...msg, nonce }, { timeoutMs: budget + HOP_MARGIN_MS / 2 }).then(
+      peer.rpc.request(METHOD.route, hop, { timeoutMs: budget + HOP_MARGIN_MS / 2 }).then(
         (reply) => {
           settled();
           resolve(reply);
@@ -110,7 +123,7 @@ export class Router {
     const maxHops = options.maxHops ?? config.maxHops;
     let last: RouteReply | undefined;
     // Next hops that did not acknowledge the first attempt are passed over by the second.
-    const skip = new Set<Id>();
+    const skip: Skip = { ids: undefined };
     for (let attempt = 0; attempt < 2 && clock.now() < deadline - HOP_MARGIN_MS; attempt++) {
       const msg: RouteMessage = { key, method, body, origin: self, hops: 0, maxHops, ttl: deadline - clock.now(), avoid: options.avoid };
       last = await this.step(msg, undefined, deadline, options.firstHop, skip);
@@ -142,27 +155,28 @@ export class Router {
     }
     if (msg.nonce !== undefined) this.ctx.table.get(from)?.rpc.notify(METHOD.routeAck, { nonce: msg.nonce });
     counters.inc('overlay.route.forwarded');
-    const skip = new Set(msg.skip);
-    skip.delete(self);
+    // Most messages carry no skip list: no set is made for them.
+    const skip: Skip = { ids: msg.skip && msg.skip.length > 0 ? new Set(msg.skip) : undefined };
+    skip.ids?.delete(self);
     // An upstream hop found these silent: check our own links to them now (a faster detection).
-    for (const id of skip) if (this.ctx.table.has(id)) this.ctx.reportFailure(id);
+    if (skip.ids) for (const id of skip.ids) if (this.ctx.table.has(id)) this.ctx.reportFailure(id);
     return this.step(msg, from, clock.now() + msg.ttl, undefined, skip);
   }
 
   /** Forwards to the closest live next hop (trying a few), or delivers here when none is closer. */
-  private async step(msg: RouteMessage, from: Id | undefined, deadline: number, firstHop: Id | undefined, skip: Set<Id>): Promise<RouteReply> {
+  private async step(msg: RouteMessage, from: Id | undefined, deadline: number, firstHop: Id | undefined, skip: Skip): Promise<RouteReply> {
     const { table, clock, config, self } = this.ctx;
     // A stopped node answers nothing (its emptied table would otherwise make it "responsible").
     if (!this.ctx.running) return { ok: false, code: 'CLOSED', message: 'node stopped', path: [] };
     const forced = firstHop ? table.get(firstHop) : undefined;
-    const candidates = forced ? [forced] : table.nextHops(msg.key, config.routeAttempts, msg.avoid, skip);
+    const candidates = forced ? [forced] : table.nextHops(msg.key, config.routeAttempts, msg.avoid, skip.ids);
     if (candidates.length === 0) return this.deliver(msg, from);
     if (msg.hops + 1 > msg.maxHops) {
       this.ctx.drop('hop-limit');
       return { ok: false, code: 'UNREACHABLE', message: `hop limit ${msg.maxHops} reached`, path: [] };
     }
     let failure: RouteReply = { ok: false, code: 'UNREACHABLE', message: 'no next hop answered', path: [] };
-    const failed = new Set<Id>();
+    let failed: Set<Id> | undefined;
     for (const peer of candidates) {
       const remaining = deadline - clock.now();
       if (remaining <= HOP_MARGIN_MS) {
@@ -173,8 +187,8 @@ export class Router {
       // on it, and we still have time to try another.
       const budget = Math.max(remaining * 0.5, Math.min(remaining - HOP_MARGIN_MS, remaining - HOP_RESERVE_MS));
       try {
-        const passOver = skip.size > 0 ? [...skip].slice(-MAX_SKIP) : undefined;
-        const raw = await this.sendHop(peer, { ...msg, hops: msg.hops + 1, ttl: Math.floor(budget), skip: passOver }, budget);
+        const passOver = skip.ids && skip.ids.size > 0 ? [...skip.ids].slice(-MAX_SKIP) : undefined;
+        const raw = await this.sendHop(peer, msg, Math.floor(budget), passOver, budget);
         const parsed = v.safeParse(RouteReply, raw);
         if (!parsed.success) {
           this.ctx.drop('bad-route-reply');
@@ -186,8 +200,8 @@ export class Router {
       } catch (e) {
         if (isSelfmeshError(e, 'TIMEOUT') || isSelfmeshError(e, 'CLOSED')) {
           this.ctx.reportFailure(peer.id);
-          failed.add(peer.id);
-          skip.add(peer.id);
+          (failed ??= new Set()).add(peer.id);
+          (skip.ids ??= new Set()).add(peer.id);
         }
         this.ctx.counters.inc('overlay.route.hopFailed');
         failure = { ok: false, code: isSelfmeshError(e) ? e.code : 'INTERNAL', message: errorMessage(e).slice(0, 200), path: [] };
@@ -196,8 +210,8 @@ export class Router {
     }
     // Every closer peer we tried is gone (a crash not yet detected): if no other live link is closer,
     // this node is now the closest live one and answers itself.
-    if (!forced && this.ctx.running && failed.size === candidates.length && deadline - clock.now() > HOP_MARGIN_MS) {
-      const others = table.nextHops(msg.key, 1, msg.avoid, skip);
+    if (!forced && this.ctx.running && failed?.size === candidates.length && deadline - clock.now() > HOP_MARGIN_MS) {
+      const others = table.nextHops(msg.key, 1, msg.avoid, skip.ids);
       if (others.length === 0) {
         this.ctx.counters.inc('overlay.route.deliveredAround');
         return this.deliver(msg, from);

@@ -32,6 +32,15 @@ export class Framer {
   private nextMessage = 1;
   constructor(private readonly limits: FramingLimits = DEFAULT_FRAMING) {}
 
+  /** The message as one WHOLE frame (a copy), or null if it needs chunks: most messages, no array. */
+  whole(message: Uint8Array): Uint8Array | null {
+    if (message.length + 1 > this.limits.frameMax) return null;
+    const frame = new Uint8Array(message.length + 1);
+    frame[0] = WHOLE;
+    frame.set(message, 1);
+    return frame;
+  }
+
   split(message: Uint8Array): Uint8Array[] {
     if (message.length > this.limits.messageMax) {
       throw new SelfmeshError('TOO_LARGE', `message of ${message.length} bytes exceeds ${this.limits.messageMax}`);

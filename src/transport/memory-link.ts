@@ -54,6 +54,15 @@ export class MemoryLink implements Link {
   /** The two nodes' states, kept here so that a frame needs no lookup by id. */
   localState!: NodeState;
   remoteState!: NodeState;
+  /**
+   * Frames sent on this end and not yet delivered, oldest first, in a ring (made on the first frame):
+   * one timer per frame runs `deliverNext`, which takes the oldest. No closure per frame: at 10,000
+   * nodes the frames in flight were a fifth of what the garbage collector had to copy.
+   */
+  inFlight: Array<Uint8Array | undefined> | null = null;
+  inFlightHead = 0;
+  inFlightCount = 0;
+  readonly deliverNext = (): void => this.network.deliverNext(this);
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -110,6 +119,20 @@ export class MemoryLink implements Link {
     this.network.forget(this);
     for (const l of this.closeListeners) l({ reason });
   }
+}
+
+/** Appends a frame to a link's ring of frames in flight (a power of two long, doubled when full). */
+function enqueue(link: MemoryLink, frame: Uint8Array): void {
+  let ring = link.inFlight;
+  if (ring === null) ring = link.inFlight = new Array<Uint8Array | undefined>(4).fill(undefined);
+  else if (link.inFlightCount === ring.length) {
+    const grown = new Array<Uint8Array | undefined>(2 * ring.length).fill(undefined);
+    for (let i = 0; i < ring.length; i++) grown[i] = ring[(link.inFlightHead + i) & (ring.length - 1)];
+    ring = link.inFlight = grown;
+    link.inFlightHead = 0;
+  }
+  ring[(link.inFlightHead + link.inFlightCount) & (ring.length - 1)] = frame;
+  link.inFlightCount++;
 }
 
 export interface NodeState {
@@ -210,7 +233,6 @@ export class MemoryNetwork {
     state.framesSent++;
     this.totalBytes += frame.length;
     this.totalFrames++;
-    const to = from.peer;
     if (!this.linkPasses(from)) return;
     const now = this.clock.now();
     let at = now + from.baseLatencyMs + (this.opts.jitterMs > 0 ? this.rng.next() * this.opts.jitterMs : 0);
@@ -219,15 +241,34 @@ export class MemoryNetwork {
     if (!reorder) at = Math.max(at, from.lastDeliveryAt);
     from.lastDeliveryAt = Math.max(from.lastDeliveryAt, at);
     // No copy: a sender hands its frame over (see Link.send), and the receiver only reads it.
-    const deliver = () => {
-      if (!to.isOpen || !this.linkPasses(from)) return;
-      this.opts.trace?.('frame', from.localId, from.remoteId, frame.length);
-      to.emitMessage(frame);
-    };
+    if (!reorder && this.opts.duplicateRate === 0) {
+      // Delivery times on one link never decrease, so the timers fire in the order the frames queue.
+      enqueue(from, frame);
+      this.clock.setTimeout(from.deliverNext, at - now);
+      return;
+    }
+    const deliver = () => this.deliver(from, frame);
     this.clock.setTimeout(deliver, at - now);
     if (this.opts.duplicateRate > 0 && this.rng.next() < this.opts.duplicateRate) {
       this.clock.setTimeout(deliver, at - now + 1);
     }
+  }
+
+  /** @internal the oldest frame in flight on `from` is due */
+  deliverNext(from: MemoryLink): void {
+    const ring = from.inFlight!;
+    const frame = ring[from.inFlightHead]!;
+    ring[from.inFlightHead] = undefined;
+    from.inFlightHead = (from.inFlightHead + 1) & (ring.length - 1);
+    from.inFlightCount--;
+    this.deliver(from, frame);
+  }
+
+  private deliver(from: MemoryLink, frame: Uint8Array): void {
+    const to = from.peer;
+    if (!to.isOpen || !this.linkPasses(from)) return;
+    this.opts.trace?.('frame', from.localId, from.remoteId, frame.length);
+    to.emitMessage(frame);
   }
 
   /** @internal the local end closed on purpose: the far end hears of it after one latency */

@@ -59,6 +59,19 @@ export class Outbox {
     return done;
   }
 
+  /** push([frame]) without the array: the path of almost every message. */
+  pushOne(frame: Uint8Array): Promise<void> | undefined {
+    if (this.closed || !this.link.isOpen) throw new SelfmeshError('CLOSED', 'link closed');
+    if (this.queue !== null || this.link.bufferedAmount >= BUFFER_HIGH_WATER) return this.push([frame]);
+    try {
+      this.link.send(frame);
+    } catch (e) {
+      this.fail(e);
+      throw e;
+    }
+    return undefined;
+  }
+
   flush(): void {
     const queue = this.queue;
     const waiting = this.waiting;

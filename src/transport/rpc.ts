@@ -9,7 +9,7 @@ import { Counters } from '../core/counters.ts';
 import { type ErrorCode, SelfmeshError, errorMessage, isSelfmeshError } from '../core/errors.ts';
 import { DEFAULT_FRAMING, Framer, Reassembler } from './framing.ts';
 import type { Link } from './link.ts';
-import type { MethodTable } from './methods.ts';
+import type { CallContext, MethodTable } from './methods.ts';
 import { Outbox } from './outbox.ts';
 
 const REQUEST = 0;
@@ -56,8 +56,13 @@ export class Rpc {
   private readonly framer: Framer;
   private readonly reassembler: Reassembler;
   private readonly outbox: Outbox;
-  /** Requests awaiting a reply; null while there are none (most links are idle, and a node holds dozens). */
-  private pending: Map<number, PendingRequest> | null = null;
+  /**
+   * Requests awaiting a reply: the first in two fields, any others in a map made while there are some.
+   * Most links carry one request at a time, and a map per request was most of a quiet link's garbage.
+   */
+  private firstId = 0;
+  private first: PendingRequest | null = null;
+  private more: Map<number, PendingRequest> | null = null;
   private readonly counters: Counters;
   private readonly timeoutMs: number;
   private readonly maxIncoming: number;
@@ -65,6 +70,7 @@ export class Rpc {
   private incoming = 0;
   private closed = false;
   private readonly offs: Array<() => void>;
+  private call: CallContext | null = null;
 
   constructor(
     readonly link: Link,
@@ -102,7 +108,11 @@ export class Rpc {
         signal.addEventListener('abort', onAbort, { once: true });
         cleanup = () => signal.removeEventListener('abort', onAbort);
       }
-      (this.pending ??= new Map()).set(id, { resolve, reject, timer, cleanup });
+      const entry: PendingRequest = { resolve, reject, timer, cleanup };
+      if (this.first === null) {
+        this.first = entry;
+        this.firstId = id;
+      } else (this.more ??= new Map()).set(id, entry);
       try {
         this.send([REQUEST, id, method, body])?.catch((e: unknown) => this.settle(id)?.reject(e));
       } catch (e) {
@@ -126,17 +136,27 @@ export class Rpc {
     this.closed = true;
     for (const off of this.offs) off();
     this.outbox.close(reason);
-    if (!this.pending) return;
-    for (const id of [...this.pending.keys()]) {
+    if (!this.first && !this.more) return;
+    // In the order they were sent (ids grow), as a map over all of them would give.
+    const ids = this.first ? [this.firstId] : [];
+    if (this.more) ids.push(...this.more.keys());
+    ids.sort((a, b) => a - b);
+    for (const id of ids) {
       this.settle(id)?.reject(new SelfmeshError('CLOSED', `link closed: ${reason}`));
     }
   }
 
   private settle(id: number): PendingRequest | undefined {
-    const p = this.pending?.get(id);
-    if (!p) return undefined;
-    this.pending!.delete(id);
-    if (this.pending!.size === 0) this.pending = null;
+    let p: PendingRequest | undefined;
+    if (this.first !== null && this.firstId === id) {
+      p = this.first;
+      this.first = null;
+    } else {
+      p = this.more?.get(id);
+      if (!p) return undefined;
+      this.more!.delete(id);
+      if (this.more!.size === 0) this.more = null;
+    }
     this.opts.clock.clearTimeout(p.timer);
     p.cleanup?.();
     return p;
@@ -153,11 +173,12 @@ export class Rpc {
     } catch (e) {
       throw new SelfmeshError('BAD_MESSAGE', `cannot encode: ${errorMessage(e)}`);
     }
-    // split copies the bytes into new frames before anything else can encode.
-    const frames = this.framer.split(bytes);
+    // whole and split copy the bytes into new frames before anything else can encode.
+    const whole = this.framer.whole(bytes);
+    const frames = whole ? null : this.framer.split(bytes);
     this.stats.messagesOut++;
     this.stats.bytesOut += bytes.length;
-    return this.outbox.push(frames);
+    return whole ? this.outbox.pushOne(whole) : this.outbox.push(frames!);
   }
 
   private drop(reason: string): void {
@@ -201,7 +222,7 @@ export class Rpc {
       const checked = this.methods.check(envelope[1], 'notify', envelope[2]);
       if (!checked.ok) return this.drop('bad-notify');
       try {
-        checked.handler(checked.body, { from: this.link.remoteId, link: this.link });
+        checked.handler(checked.body, this.callContext());
       } catch {
         this.counters.inc('rpc.handler.error');
       }
@@ -228,7 +249,7 @@ export class Rpc {
     queueMicrotask(() => {
       let result: unknown;
       try {
-        result = checked.handler(checked.body, { from: this.link.remoteId, link: this.link });
+        result = checked.handler(checked.body, this.callContext());
       } catch (e) {
         this.incoming--;
         this.replyError(id, e);
@@ -250,6 +271,11 @@ export class Rpc {
         this.reply([REPLY, id, result]);
       }
     });
+  }
+
+  /** Who calls, for handlers: one object per link, made on the first call (handlers only read it). */
+  private callContext(): CallContext {
+    return (this.call ??= Object.freeze({ from: this.link.remoteId, link: this.link }));
   }
 
   private replyError(id: number, e: unknown): void {
