@@ -1,4 +1,4 @@
-// `npm run bench -- storage [--json] [--quick] [--n 1000] [--keys 10000] [--minutes 15] [--seed 1] [--only static|10|2 [--keep]] [--r 3] [--audit]`:
+// `npm run bench -- storage [--json] [--quick] [--n 1000] [--keys 10000] [--minutes 15] [--seed 1] [--only static|10|2 [--keep]] [--r 3 | --rmax 4] [--audit]`:
 // replicated storage over the real overlay in the simulator (whole SelfmeshNodes, MemoryStore). One row
 // per scenario: static (no churn; single crashes one at a time to time repair) and churn with mean
 // sessions of 10 and 2 minutes. Targets: lostAcked = 0 in every row, repairBytesOverIdeal <= 1.2.
@@ -15,8 +15,14 @@ import {
 export interface StorageRow {
   n: number;
   keys: number;
-  /** Replicas per key (w and readQuorum are the majority of r). */
+  /** Replicas per key when churn is low (w and readQuorum are the majority of it). */
   r: number;
+  /** Replicas per key that the nodes' churn policy chose, at the end of the churn: median and max over nodes. */
+  rPolicyMin: number;
+  rPolicyP50: number;
+  rPolicyMax: number;
+  /** Bytes of offers and summaries (finding out what to move; not in repairBytes). */
+  controlBytes: number;
   /** Mean session in minutes, or null (static). */
   churn: number | null;
   /** Keys whose latest acknowledged write no live node holds, or that read back wrong, at the end. */
@@ -35,7 +41,11 @@ export interface StorageRow {
   repairSecondsP99: number;
   /** Record bytes sent by handoff, re-replication and anti-entropy during the scenario. */
   repairBytes: number;
-  /** repairBytes / (bytes of the replicas the departures left missing + bytes joiners had to take over). */
+  /**
+   * repairBytes / (bytes of the replicas the departures left missing + bytes joiners had to take over),
+   * both against the r the nodes' policy asks for at the time (a key with a kept extra copy that loses a
+   * holder is not missing one). Copies made because r rose count in repairBytes, not in the ideal.
+   */
   repairBytesOverIdeal: number;
   lostReplicaBytes: number;
   joinPlacementBytes: number;
@@ -51,10 +61,13 @@ export interface StorageRow {
 }
 
 async function runOne(
-  n: number, keyCount: number, session: number | null, minutes: number, seed: number, audit = false, r?: number,
+  n: number, keyCount: number, session: number | null, minutes: number, seed: number, audit = false, r?: number, rMax?: number,
 ): Promise<StorageRow> {
   const started = performance.now();
-  const sw = await storageRoom({ n, seed, audit, storage: r === undefined ? undefined : { r, w: Math.floor(r / 2) + 1, readQuorum: Math.floor(r / 2) + 1 } });
+  // --r fixes r (the churn policy off); without it r starts at 3 and the policy raises it under churn.
+  // --rmax sets the policy's ceiling instead.
+  const fixed = r === undefined ? undefined : { r, rMax: r, w: Math.floor(r / 2) + 1, readQuorum: Math.floor(r / 2) + 1 };
+  const sw = await storageRoom({ n, seed, audit, storage: fixed ?? (rMax === undefined ? undefined : { rMax }) });
   const t0 = sw.sim.now();
   const keys = makeKeys(sw, keyCount);
   await loadKeys(sw, keys, Math.max(100, n / 2));
@@ -76,10 +89,12 @@ async function runOne(
   } else {
     await sessionChurn(sw, { ...workload, meanSessionMs: session * 60_000, durationMs: minutes * 60_000 });
   }
+  const policy = sw.world.liveJoined.map((id) => sw.node(id).storage.replicas).sort((a, b) => a - b);
   const converged = await waitUntilConverged(sw, 15 * 60_000, 10_000, true);
   const reads = await readAll(sw, keys, Math.max(100, n / 2));
   const lost = new Set([...sw.lostKeys(), ...reads.wrong]);
   const repairBytes = sw.meters().repairBytes - before.repairBytes;
+  const controlBytes = sw.meters().controlBytes - before.controlBytes;
   const ideal = sw.lostReplicaBytes + sw.joinPlacementBytes;
   sw.close();
   if (audit) {
@@ -121,7 +136,7 @@ async function runOne(
   }
   if (audit) console.error(JSON.stringify({ audit: sw.moves?.report(), meters: sw.meters(), departures: sw.departures.map((d) => ({ how: d.how, lost: d.lostKeys, min: d.minReplicasLeft, pending: d.pendingBefore })) }));
   return {
-    n, keys: keyCount, r: sw.r, churn: session,
+    n, keys: keyCount, r: sw.r, rPolicyMin: policy[0] ?? sw.r, rPolicyP50: percentile(policy, 50), rPolicyMax: policy[policy.length - 1] ?? sw.r, controlBytes, churn: session,
     lostAcked: lost.size,
     lostAllReplicasDied: sw.departures.reduce((a, d) => a + d.lostKeys, 0),
     lostWindowSecondsMax: Math.max(0, ...sw.departures.flatMap((d) => d.lostWindows)),
@@ -150,11 +165,12 @@ export async function run(args: string[]): Promise<StorageRow[]> {
   const minutes = opt('minutes', quick ? 10 : 15);
   const seed = opt('seed', 1);
   const r = args.includes('--r') ? opt('r', 3) : undefined;
+  const rMax = args.includes('--rmax') ? opt('rmax', 4) : undefined;
   const rows: StorageRow[] = [];
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const plan = [null, 10, 2].filter((s) => only === undefined || String(s ?? 'static') === only);
   for (const session of plan) {
-    const row = await runOne(n, keys, session, minutes, seed, args.includes('--audit'), r);
+    const row = await runOne(n, keys, session, minutes, seed, args.includes('--audit'), r, rMax);
     console.error(JSON.stringify(row));
     rows.push(row);
   }

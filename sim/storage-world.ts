@@ -23,6 +23,8 @@ interface PendingRepair {
   keys: Set<Id>;
   /** Live replicas each key had left right after this death. */
   left: Map<Id, number>;
+  /** The replicas each key should have (the holders' replication policy at the death). */
+  need: Map<Id, number>;
 }
 
 /** A key whose last live replica died: the unrepaired deaths that led there, oldest first. */
@@ -121,7 +123,7 @@ export class StorageWorld {
       },
     });
     if (options.audit) {
-      const moves = new MoveAudit(() => this.sim.now(), (key) => this.trueHolders(key), (id) => this.isAlive(id));
+      const moves = new MoveAudit(() => this.sim.now(), (key) => this.trueHolders(key, this.targetReplicas(key)), (id) => this.isAlive(id));
       this.moves = moves;
       this.oracle.trace = (key, what) => moves.note(key, what);
     }
@@ -182,6 +184,15 @@ export class StorageWorld {
 
   ackedStamp(key: Id): Stamp | null {
     return this.oracle.ackedStamp(key);
+  }
+
+  /**
+   * The replicas key should have now: the r of the replication policy at its closest live node (the
+   * room's nodes raise r under churn; see src/storage/replication-policy.ts).
+   */
+  targetReplicas(key: Id): number {
+    const closest = this.trueHolders(key, 1)[0];
+    return closest ? Math.max(this.r, this.node(closest).storage.replicas) : this.r;
   }
 
   /** Live replicas of key's latest acknowledged write (or something newer). */
@@ -319,7 +330,7 @@ export class StorageWorld {
       this.world.crash(id, how === 'crash');
     }
     const record: DepartureRecord = { node: id, at, how, lostKeys: 0, minReplicasLeft: Infinity, pendingBefore, lostWindows: [] };
-    const repair: PendingRepair = { node: id, at: this.sim.now(), how, keys: new Set(), left: new Map() };
+    const repair: PendingRepair = { node: id, at: this.sim.now(), how, keys: new Set(), left: new Map(), need: new Map() };
     for (const key of held) {
       this.moves?.note(key, `${how} ${id.slice(0, 6)}`);
       const stamp = this.ackedStamp(key);
@@ -335,11 +346,13 @@ export class StorageWorld {
         const deaths = chain.map((p) => ({ how: p.how, at: p.at, left: p.left.get(key)! }));
         this.lostChains.push({ key, deaths: [...deaths, { how, at, left: 0 }] });
       }
-      if (left < this.r) {
+      const need = this.targetReplicas(key);
+      if (left < need) {
         repair.keys.add(key);
         repair.left.set(key, left);
+        repair.need.set(key, need);
       }
-      if (Math.min(left, othersAtStart.get(key)!) < this.r) {
+      if (Math.min(left, othersAtStart.get(key)!) < need) {
         this.lostReplicaBytes += h.bytes;
         this.moves?.lostReplica(key);
       }
@@ -365,7 +378,7 @@ export class StorageWorld {
       const minPrefix = Math.max(0, Math.floor(Math.log2(this.world.liveJoined.length / this.r)) - 4);
       for (const [key, s] of this.keys) {
         if (!s.acked || commonPrefixLength(key, node.id) < minPrefix) continue;
-        if (this.trueHolders(key).includes(node.id)) this.joinPlacementBytes += this.oracle.byteSizeOf(key);
+        if (this.trueHolders(key, this.targetReplicas(key)).includes(node.id)) this.joinPlacementBytes += this.oracle.byteSizeOf(key);
       }
     });
   }
@@ -381,7 +394,7 @@ export class StorageWorld {
       for (const key of p.keys) {
         // A key with no live replica left cannot be repaired: it counts as lost, not as a slow repair.
         const live = this.liveReplicas(key);
-        if (live >= this.r || live === 0) p.keys.delete(key);
+        if (live >= p.need.get(key)! || live === 0) p.keys.delete(key);
       }
       if (p.keys.size === 0) {
         this.repairSeconds.push((this.sim.now() - p.at) / 1000);

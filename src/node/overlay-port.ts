@@ -9,6 +9,7 @@ export function overlayPort(overlay: Overlay, calls: RoutedCalls): OverlayPort {
   const events = new Emitter<OverlayPortEvents>();
   overlay.events.on('neighbourhood', ({ added, removed }) => events.emit('neighborhood', { added, removed }));
   overlay.events.on('dead', ({ id }) => events.emit('dead', { id }));
+  overlay.events.on('suspected', ({ id }) => events.emit('suspected', { id }));
   // A peer that left on purpose is gone as surely as a dead one: its replicas must be made again.
   overlay.events.on('leave', ({ id }) => id !== overlay.id && events.emit('dead', { id }));
   return {

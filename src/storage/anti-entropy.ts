@@ -40,7 +40,8 @@ export class AntiEntropy {
     const { replica, placement } = this.ctx;
     const mine = this.summary(peer);
     this.ctx.meters.controlBytes += encode(mine.buckets).length;
-    const reply = await callPeer(this.ctx, peer, M.sync, { buckets: mine.buckets }, SyncReply);
+    const reply = await callPeer(this.ctx, peer, M.sync, { buckets: mine.buckets, r: this.ctx.policy.ownR }, SyncReply);
+    if (reply.r !== undefined) this.ctx.policy.hear(peer, reply.r);
     const theirs = new Map<Id, Stamp>(reply.items.map((i) => [i.key, i.stamp]));
     this.ctx.meters.controlBytes += encode(reply).length;
     const toPush: Id[] = [];

@@ -2,8 +2,15 @@
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 
 export interface StorageConfig extends Limits {
-  /** Replicas per key. */
+  /**
+   * Replicas per key when churn is low, and the set that write and read quorums are taken from. Under
+   * churn the replication policy (replication-policy.ts) keeps more copies, up to rMax.
+   */
   r: number;
+  /** The most replicas the churn policy may ask for; r or less keeps r fixed. */
+  rMax: number;
+  /** The policy's bound on expected losses per key per day (see replication-policy.ts). */
+  lossPerKeyDay: number;
   /** Acknowledgements a write waits for. */
   w: number;
   /** Replies a read waits for; readQuorum + w > r makes a read see the latest acknowledged write. */
@@ -18,6 +25,11 @@ export interface StorageConfig extends Limits {
   retryMs: number;
   /** How long a node that said "want" to an offer waits for that push before accepting another offer. */
   pendingMs: number;
+  /**
+   * The holder next after the first pusher offers a key to a new holder this much later (a backup for a
+   * pusher that died silently); 0 leaves it to the first pusher alone.
+   */
+  backupOfferMs: number;
   /** Record bytes per push message. */
   transferBatchBytes: number;
   /** A put that lost a race (STALE) re-reads and retries this many times. */
@@ -33,13 +45,16 @@ export interface StorageConfig extends Limits {
 export const DEFAULT_CONFIG: StorageConfig = {
   ...DEFAULT_LIMITS,
   r: 3,
+  rMax: 4,
+  lossPerKeyDay: 2e-3,
   w: 2,
   readQuorum: 2,
   slack: 2,
   requestTimeoutMs: 5_000,
   antiEntropyMs: 30_000,
   retryMs: 5_000,
-  pendingMs: 10_000,
+  pendingMs: 5_000,
+  backupOfferMs: 2_000,
   transferBatchBytes: 256 * 1024,
   putRetries: 3,
   tombstoneTtlMs: 7 * 24 * 3_600_000,
@@ -53,6 +68,8 @@ export function resolveConfig(partial: Partial<StorageConfig> = {}): StorageConf
   if (c.w + c.readQuorum <= c.r) {
     throw new RangeError(`readQuorum + w must exceed r (got ${c.readQuorum} + ${c.w} <= ${c.r}): reads could miss writes`);
   }
+  if (!Number.isInteger(c.rMax) || c.rMax < 0) throw new RangeError('rMax must be an integer >= 0');
+  if (!(c.lossPerKeyDay > 0)) throw new RangeError('lossPerKeyDay must be > 0');
   if (c.slack < 0 || !Number.isInteger(c.slack)) throw new RangeError('slack must be an integer >= 0');
   if (!(c.tombstoneTtlMs >= 0)) throw new RangeError('tombstoneTtlMs must be >= 0');
   return c;

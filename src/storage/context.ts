@@ -11,6 +11,7 @@ import type { StorageConfig } from './config.ts';
 import type { OverlayPort } from './overlay-port.ts';
 import type { Placement } from './placement.ts';
 import type { LocalReplica } from './replica.ts';
+import type { ReplicationPolicy } from './replication-policy.ts';
 
 export interface StorageEvents {
   /** A record was stored or replaced here. */
@@ -67,6 +68,8 @@ export interface StorageContext {
   readonly port: OverlayPort;
   readonly config: StorageConfig;
   readonly placement: Placement;
+  /** How many replicas keys get now (tuned by churn); placement reads its r from it. */
+  readonly policy: ReplicationPolicy;
   readonly replica: LocalReplica;
   readonly clock: Clock;
   readonly rng: Rng;

@@ -41,7 +41,7 @@ export class TombstoneGc {
     if (due.length === 0) return 0;
     const known = placement.known();
     // Fewer known nodes than r: this node cannot tell that every holder has the tombstone.
-    if (known.length < config.r) return 0;
+    if (known.length < placement.r) return 0;
     const holdersOf = placement.holdersAmong(known);
     const plan = new Map<Id, { others: Id[]; stamp: Stamp }>();
     const byTarget = new Map<Id, Id[]>();

@@ -1,7 +1,10 @@
 // When the neighbourhood changes (a join, a leave, a death), each node works out, for every key it holds,
-// who the r holders are now. It sends each holder that may lack the key an offer — only one node per
-// (key, target) does, to avoid sending the same record several times — and a node that is no longer a
-// holder offers to all holders and drops its copy only once every one of them confirmed it.
+// who the r holders are now. It sends each holder that may lack the key an offer — the closest other
+// holder at once, the second closest a little later as a backup (that holder may have died silently a moment
+// ago; the target answers "have" or "pending" to a late offer, so a record still goes once) — and a node
+// that is no longer a holder offers to all holders and drops its copy only once every one of them
+// confirmed it. A pass does not wait for its moves: an offer to a silently dead node takes a request
+// timeout, and the next death must not wait behind it.
 import type { Id } from '../core/id.ts';
 import type { StorageContext } from './context.ts';
 import { addKey, type Mover } from './repair.ts';
@@ -14,8 +17,12 @@ export class Handoff {
   private readonly unconfirmed = new Set<Id>();
   private running = false;
   private again = false;
+  /** Set when storage stops: backup offers still on a timer are not sent. */
+  private halted = false;
   /** The known nodes the plans in lastPlan were computed from: while they stay the same, so do the plans. */
   private lastKnown = new Set<Id>();
+  /** The r (and whether extra copies are kept) those plans were made for: the policy may change both. */
+  private lastMode = '';
 
   constructor(
     private readonly ctx: StorageContext,
@@ -54,6 +61,15 @@ export class Handoff {
     return { keys: keys.length, confirmed: ok };
   }
 
+  /** Stops sending backup offers that are still waiting on a timer (until `resume`). */
+  halt(): void {
+    this.halted = true;
+  }
+
+  resume(): void {
+    this.halted = false;
+  }
+
   /** Forgets a key's last plan (after a write arrives, so that its placement is checked again). */
   touch(key: Id): void {
     this.lastPlan.delete(key);
@@ -76,32 +92,79 @@ export class Handoff {
     // A pass runs every few seconds and on every neighbourhood event; recomputing every key's holders
     // each time costs O(keys x known) for nothing when the known nodes did not change. Then only keys
     // without a plan (new or touched) or with an unconfirmed handoff need looking at.
-    const sameKnown = known.length === this.lastKnown.size && known.every((id) => this.lastKnown.has(id));
-    if (!sameKnown) this.lastKnown = new Set(known);
+    const mode = `${placement.r}/${this.ctx.policy.keepsExtras}`;
+    const sameKnown = mode === this.lastMode && known.length === this.lastKnown.size && known.every((id) => this.lastKnown.has(id));
+    if (!sameKnown) {
+      this.lastKnown = new Set(known);
+      this.lastMode = mode;
+    }
+    const keeps = this.ctx.policy.keepsExtras;
     const byTarget = new Map<Id, Id[]>();
+    /** Backup offers (from the second closest holder only; more would cost offers for little). */
+    const backups = new Map<number, Map<Id, Id[]>>();
     const leaving = new Map<Id, { holders: Id[]; stamp: Stamp }>();
     const holdersOf = placement.holdersAmong(known);
     for (const key of replica.keys()) {
       if (sameKnown && this.lastPlan.has(key) && !this.unconfirmed.has(key)) continue;
       const holders = holdersOf(key);
       const plan = holders.join();
-      if (this.lastPlan.get(key) === plan && !this.unconfirmed.has(key)) continue;
+      const previous = this.lastPlan.get(key);
+      const retry = this.unconfirmed.has(key);
+      if (previous === plan && !retry) continue;
       this.lastPlan.set(key, plan);
       this.unconfirmed.delete(key);
       if (holders.includes(selfId)) {
-        for (const h of holders) if (h !== selfId && pusherFor(holders, h) === selfId) addKey(byTarget, h, key);
+        // Holders of the last plan were offered the key then (or it is unconfirmed and all are asked
+        // again): only new holders need an offer. With r copies that is one target, not r - 1.
+        const before = previous !== undefined && !retry ? new Set(previous.split(',')) : undefined;
+        for (const h of holders) {
+          if (h === selfId || before?.has(h)) continue;
+          const step = holders.filter((x) => x !== h).indexOf(selfId);
+          if (step === 0) addKey(byTarget, h, key);
+          else if (step === 1 && this.ctx.config.backupOfferMs > 0) {
+            let m = backups.get(step);
+            if (!m) backups.set(step, (m = new Map()));
+            addKey(m, h, key);
+          }
+        }
+      } else if (keeps && placement.isResponsible(key, selfId, known)) {
+        // A copy kept under churn: the holders are asked once (it may be a write no holder has yet).
+        if (previous === undefined || retry) for (const h of holders) addKey(byTarget, h, key);
       } else {
         for (const h of holders) addKey(byTarget, h, key);
         leaving.set(key, { holders, stamp: replica.stamp(key)! });
       }
     }
+    for (const [step, targets] of backups) {
+      this.ctx.clock.setTimeout(() => this.backup(targets), step * this.ctx.config.backupOfferMs);
+    }
     if (byTarget.size === 0) return;
-    const confirmed = await this.mover.moveAll(byTarget, 'handoff');
+    this.ctx.tasks.track(this.mover.moveAll(byTarget, 'handoff').then((confirmed) => this.settle(byTarget, leaving, confirmed)));
+  }
+
+  /** A backup offer: only for keys whose plan did not change meanwhile (a newer pass handles the rest). */
+  private backup(targets: Map<Id, Id[]>): void {
+    if (this.halted) return;
+    const holdersOf = this.ctx.placement.holdersAmong(this.ctx.placement.known());
+    const byTarget = new Map<Id, Id[]>();
+    for (const [target, keys] of targets) {
+      for (const key of keys) {
+        const holders = holdersOf(key);
+        if (this.ctx.replica.has(key) && holders.includes(target) && holders.includes(this.ctx.selfId)) addKey(byTarget, target, key);
+      }
+    }
+    if (byTarget.size === 0) return;
+    this.ctx.tasks.track(this.mover.moveAll(byTarget, 'handoff').then((confirmed) => this.settle(byTarget, new Map(), confirmed)));
+  }
+
+  /** After moves: unconfirmed keys are retried by a later pass; a former holder drops what all confirmed. */
+  private async settle(byTarget: Map<Id, Id[]>, leaving: Map<Id, { holders: Id[]; stamp: Stamp }>, confirmed: Map<Id, Set<Id>>): Promise<void> {
+    const { placement, replica } = this.ctx;
     for (const [target, keys] of byTarget) for (const k of keys) if (!confirmed.get(target)!.has(k)) this.unconfirmed.add(k);
     for (const [key, { holders, stamp }] of leaving) {
       if (!holders.every((h) => confirmed.get(h)?.has(key))) continue;
       // Still ours to drop only if no newer write arrived meanwhile and we are still not a holder.
-      if (placement.isHolder(key)) continue;
+      if (placement.isHolder(key) || (this.ctx.policy.keepsExtras && placement.isResponsible(key))) continue;
       if (await replica.drop(key, stamp)) {
         this.lastPlan.delete(key);
         this.unconfirmed.delete(key);

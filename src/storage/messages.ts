@@ -20,6 +20,7 @@ const IdS = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 const Bytes = v.instance(Uint8Array);
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 const Digest = v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/));
+const RSchema = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(32));
 
 export const RecordSchema = v.variant('kind', [
   v.strictObject({ kind: v.literal('immutable'), key: IdS, value: Bytes }),
@@ -47,6 +48,8 @@ export const OfferBody = v.strictObject({
   items: v.pipe(v.array(v.strictObject({ key: IdS, stamp: StampSchema })), v.maxLength(MAX_BATCH)),
   /** The sender is leaving: it no longer counts as a holder (the receiver may take its place). */
   leaving: v.optional(v.literal(true)),
+  /** The sender's own replication target (replication-policy.ts). */
+  r: v.optional(RSchema),
 });
 export const PushBody = v.strictObject({
   items: v.pipe(v.array(v.strictObject({ record: RecordSchema, owner: v.optional(IdS) })), v.maxLength(MAX_BATCH)),
@@ -54,6 +57,7 @@ export const PushBody = v.strictObject({
 export const FetchBody = v.strictObject({ keys: v.pipe(v.array(IdS), v.maxLength(MAX_BATCH)) });
 export const SyncBody = v.strictObject({
   buckets: v.pipe(v.array(v.union([v.literal(''), Digest])), v.length(BUCKETS)),
+  r: v.optional(RSchema),
 });
 
 // Replies (checked by the caller: a peer's reply is input too).
@@ -69,6 +73,8 @@ export const OfferReply = v.object({
   have: v.array(IdS),
   pending: v.array(IdS),
   refused: v.array(IdS),
+  /** The replier's own replication target: a former holder about to drop a copy learns a higher r. */
+  r: v.optional(RSchema),
 });
 export const PushReply = v.object({
   held: v.array(IdS),
@@ -80,6 +86,7 @@ export const FetchReply = v.object({
   items: v.array(v.object({ record: RecordSchema, owner: v.optional(IdS) })),
 });
 export const SyncReply = v.object({
+  r: v.optional(RSchema),
   diff: v.array(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(BUCKETS - 1))),
   items: v.array(v.object({ key: IdS, stamp: StampSchema })),
 });

@@ -8,6 +8,8 @@ export interface OverlayPortEvents {
   neighborhood: { added: Id[]; removed: Id[] };
   /** A node was declared dead after a second opinion. */
   dead: { id: Id };
+  /** A linked node is suspected (it is left out of the known nodes until cleared or declared dead). */
+  suspected: { id: Id };
 }
 
 export interface OverlayPort {

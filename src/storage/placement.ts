@@ -10,13 +10,18 @@ export class Placement {
 
   constructor(
     private readonly port: OverlayPort,
-    readonly r: number,
+    /** Replicas per key now (the replication policy's r; it changes with churn). */
+    private readonly replicas: () => number,
     /** Extra ranks a node still accepts during churn, when views of the neighbourhood differ. */
     readonly slack: number,
     private readonly now: () => number = () => 0,
     /** How long a node that announced its leave is left out (it is gone from the overlay by then). */
     private readonly leavingMs = 60_000,
   ) {}
+
+  get r(): number {
+    return this.replicas();
+  }
 
   /** A node announced that it is leaving: it no longer counts as a holder here. */
   markLeaving(id: Id): void {
@@ -44,18 +49,19 @@ export class Placement {
    */
   holdersAmong(known: Id[]): (key: Id) => Id[] {
     const m = this.memo;
-    if (known.length !== m.known.size || !known.every((id) => m.known.has(id)) || m.holders.size > 200_000) {
-      this.memo = { known: new Set(known), holders: new Map() };
+    const r = this.r;
+    if (r !== m.r || known.length !== m.known.size || !known.every((id) => m.known.has(id)) || m.holders.size > 200_000) {
+      this.memo = { r, known: new Set(known), holders: new Map() };
     }
     const { holders } = this.memo;
     return (key) => {
       let h = holders.get(key);
-      if (!h) holders.set(key, (h = topClosest(key, known, this.r)));
+      if (!h) holders.set(key, (h = topClosest(key, known, r)));
       return h;
     };
   }
 
-  private memo = { known: new Set<Id>(), holders: new Map<Id, Id[]>() };
+  private memo = { r: 0, known: new Set<Id>(), holders: new Map<Id, Id[]>() };
 
   /** This node, its neighbours and its other contacts (deduplicated). */
   known(): Id[] {

@@ -26,15 +26,20 @@ export class Quorum {
   async write(rec: DataRecord, owner?: Id): Promise<Id[]> {
     const { config, placement, selfId } = this.ctx;
     this.ctx.replica.validate(rec);
-    const candidates = await placement.holders(rec.key, config.slack);
+    // The quorum is taken among the config.r closest, as reads are; copies the churn policy adds beyond
+    // them are written at the same time but not waited for (they are for durability, not for reads).
+    const r = Math.max(config.r, placement.r);
+    const candidates = await this.ctx.port.findClosest(rec.key, r + config.slack);
     const first = candidates.slice(0, config.r);
-    const spare = candidates.slice(config.r);
+    const extra = candidates.slice(config.r, r);
+    const spare = candidates.slice(r);
     const body = { record: contentOf(rec), owner };
     const attempt = async (node: Id): Promise<Id> => {
       if (node === selfId) await this.ctx.replica.apply(rec, owner ?? selfId, true);
       else await callPeer(this.ctx, node, M.put, body, PutReply);
       return node;
     };
+    if (extra.length > 0) this.ctx.tasks.track(Promise.allSettled(extra.map(attempt)));
     const { ok, errors, rest } = await gather(first.map(attempt), config.w);
     this.ctx.tasks.track(rest);
     const acked = [...ok];
@@ -54,8 +59,8 @@ export class Quorum {
 
   /** Reads key from R holders; newest wins; stale holders are repaired once every holder answered. */
   async read(key: Id): Promise<ReadResult> {
-    const { config, placement, selfId, replica } = this.ctx;
-    const holders = await placement.holders(key);
+    const { config, selfId, replica } = this.ctx;
+    const holders = await this.ctx.port.findClosest(key, config.r);
     type Reply = { node: Id; record: DataRecord | null };
     const ask = async (node: Id): Promise<Reply> => {
       if (node === selfId) {

@@ -41,14 +41,17 @@ export class Mover {
       }
       if (items.length === 0) continue;
       this.ctx.meters.controlBytes += encode(items).length;
+      this.ctx.counters.inc(`storage.offer.${reason}`, items.length);
       let offer;
       try {
-        const body = reason === 'leave' ? { items, leaving: true as const } : { items };
+        const r = this.ctx.policy.ownR;
+        const body = reason === 'leave' ? { items, leaving: true as const, r } : { items, r };
         offer = await callPeer(this.ctx, target, M.offer, body, OfferReply);
       } catch {
         this.ctx.counters.inc('storage.offer.failed');
         continue;
       }
+      if (offer.r !== undefined) this.ctx.policy.hear(target, offer.r);
       for (const k of offer.have) result.confirmed.add(k);
       for (const k of offer.pending) result.pending.add(k);
       await this.push(target, offer.want, reason, result);

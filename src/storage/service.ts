@@ -38,13 +38,17 @@ export class Service {
       this.guard(M.offer, c.from, async () => {
         // A leaving node hands its records over: judge responsibility as the room will be without it.
         if (b.leaving) this.ctx.placement.markLeaving(c.from);
+        if (b.r !== undefined) this.ctx.policy.hear(c.from, b.r);
         return this.offer(b.items);
       }),
     );
     methods.register(M.push, PushBody, (b, c) => this.guard(M.push, c.from, () => this.push(b.items, c.from)));
     methods.register(M.fetch, FetchBody, (b, c) => this.guard(M.fetch, c.from, () => this.fetch(b.keys)));
     methods.register(M.sync, SyncBody, (b, c) =>
-      this.guard(M.sync, c.from, async () => this.antiEntropy.answer(c.from, b.buckets)),
+      this.guard(M.sync, c.from, async () => {
+        if (b.r !== undefined) this.ctx.policy.hear(c.from, b.r);
+        return { ...this.antiEntropy.answer(c.from, b.buckets), r: this.ctx.policy.ownR };
+      }),
     );
   }
 
@@ -70,7 +74,7 @@ export class Service {
   }
 
   private offer(items: Array<{ key: Id; stamp: Stamp }>): OfferResult {
-    const out: OfferResult = { want: [], have: [], pending: [], refused: [] };
+    const out: OfferResult = { want: [], have: [], pending: [], refused: [], r: this.ctx.policy.ownR };
     const now = this.ctx.clock.now();
     if (this.promised.size > 10_000) {
       // Promises whose push never came expire; forget them so the map stays bounded.
@@ -99,6 +103,7 @@ export class Service {
 
   private async push(items: Array<{ record: DataRecord; owner?: Id }>, from: Id): Promise<PushResult> {
     const out: PushResult = { held: [], refused: [] };
+    let stored = false;
     for (const { record, owner } of items) {
       try {
         this.requireResponsible(record.key);
@@ -109,6 +114,7 @@ export class Service {
         }
         await this.store(record, owner ?? from, false, from);
         out.held.push(record.key);
+        stored = true;
       } catch (e) {
         // STALE: this node holds something newer, which confirms it as well.
         if (isSelfmeshError(e, 'STALE')) out.held.push(record.key);
@@ -118,6 +124,9 @@ export class Service {
         }
       }
     }
+    // A holder that just got a key may be the one to offer it to another new holder (two holders died
+    // at once): plan now, not at the next retry. Not on client puts: their other copies are in flight.
+    if (stored) this.handoff.schedule();
     return out;
   }
 
@@ -152,7 +161,7 @@ export class Service {
 
   private requireResponsible(key: Id): void {
     if (!this.ctx.placement.isResponsible(key)) {
-      throw new SelfmeshError('NOT_RESPONSIBLE', `${this.ctx.selfId.slice(0, 8)} is not among the ${this.ctx.config.r} closest to ${key.slice(0, 8)}`);
+      throw new SelfmeshError('NOT_RESPONSIBLE', `${this.ctx.selfId.slice(0, 8)} is not among the ${this.ctx.placement.r} closest to ${key.slice(0, 8)}`);
     }
   }
 

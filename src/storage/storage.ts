@@ -16,6 +16,7 @@ import { Handoff } from './handoff.ts';
 import type { OverlayPort } from './overlay-port.ts';
 import { Placement } from './placement.ts';
 import { Quorum } from './quorum.ts';
+import { DEFAULT_POLICY, ReplicationPolicy } from './replication-policy.ts';
 import {
   type DataRecord, type Version, makeImmutable, makeSigned, makeVersioned, signedKey, validateRecord,
 } from './records.ts';
@@ -72,9 +73,15 @@ export class Storage {
       writesAcked: 0, readsServed: 0, recordsMoved: 0, repairBytes: 0, readRepairBytes: 0, controlBytes: 0,
       dropped: 0, refused: 0, tombstonesCollected: 0,
     };
+    const { port } = opts;
+    const policy = new ReplicationPolicy(
+      { ...DEFAULT_POLICY, rMin: this.config.r, rMax: this.config.rMax, lossPerKeyDay: this.config.lossPerKeyDay },
+      opts.clock,
+      () => port.contacts?.().length ?? port.neighbors().length,
+    );
     this.ctx = {
-      selfId: opts.port.selfId, port: opts.port, config: this.config,
-      placement: new Placement(opts.port, this.config.r, this.config.slack, () => opts.clock.now()), replica: this.replica,
+      selfId: port.selfId, port, config: this.config, policy,
+      placement: new Placement(port, () => policy.r, this.config.slack, () => opts.clock.now()), replica: this.replica,
       clock: opts.clock, rng: opts.rng, counters: opts.counters, events: this.events, meters, tasks: new Tasks(),
     };
     const mover = new Mover(this.ctx);
@@ -90,16 +97,34 @@ export class Storage {
     return this.ctx.selfId;
   }
 
+  /** Replicas per key now: config.r, or more while the churn this node sees asks for more. */
+  get replicas(): number {
+    return this.ctx.policy.r;
+  }
+
   /** Loads the local records (a reopened database), registers the handlers and starts maintenance. */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.handoff.resume();
     await this.replica.load();
     this.service.register(this.opts.port.methods);
     const { port, clock } = this.opts;
     // A join, leave or death changes who holds what: hand records over, re-replicate.
     this.offs.push(port.on('neighborhood', () => this.handoff.schedule()));
-    this.offs.push(port.on('dead', () => this.handoff.schedule()));
+    this.offs.push(port.on('dead', () => {
+      this.ctx.policy.departed();
+      this.handoff.schedule();
+    }));
+    // A suspected link is out of the known nodes already: re-replicate now, not at the next retry.
+    this.offs.push(port.on('suspected', () => this.handoff.schedule()));
+    // The policy accounts link-time and may change r; a changed r moves records like a changed
+    // neighbourhood does (the handoff pass sees it and plans again).
+    this.offs.push(every(clock, 5_000, () => {
+      const before = this.ctx.policy.r;
+      this.ctx.policy.tick();
+      if (this.ctx.policy.r !== before) this.handoff.schedule();
+    }));
     if (this.config.retryMs > 0) {
       // Also catches records that arrived outside any neighbourhood event (a spare that took a write).
       this.offs.push(every(clock, this.config.retryMs, () => this.handoff.schedule()));
@@ -119,6 +144,7 @@ export class Storage {
   stop(): void {
     if (!this.started) return;
     this.started = false;
+    this.handoff.halt();
     for (const off of this.offs.splice(0)) off();
     this.service.unregister(this.opts.port.methods);
   }

@@ -40,8 +40,15 @@ describe('churn over the ideal overlay', () => {
     for (const [key, { value }] of acked) expect(text(await reader.storage.get(key)), key.slice(0, 8)).toBe(value);
     await c.settle();
     for (const key of keys) {
-      const holders = c.closest(key, 3);
-      expect(c.holdersOf(key).sort()).toEqual([...holders].sort());
+      // Twenty crashes among 30 nodes is heavy churn: the replication policy may have raised r above 3.
+      // Under churn, former holders keep their copies up to the slack ranks (replication-policy.ts).
+      const r = c.node(c.closest(key, 1)[0]!).storage.replicas;
+      expect(r).toBeGreaterThanOrEqual(3);
+      const holders = c.closest(key, r);
+      const held = c.holdersOf(key);
+      for (const id of holders) expect(held).toContain(id);
+      const bound = r > 3 ? r + 2 : r;
+      for (const id of held) expect(c.closest(key, bound)).toContain(id);
       const stamps = await Promise.all(holders.map(async (id) => stampOf((await c.node(id).storage.local(key))!)));
       for (const s of stamps) expect(compareStamp(s, stamps[0]!)).toBe(0);
     }
