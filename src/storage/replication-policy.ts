@@ -61,6 +61,9 @@ export class ReplicationPolicy {
   private own: number;
   private lowerSince: number | null = null;
   private readonly heard = new Map<string, { r: number; until: number }>();
+  /** heardR()'s last answer, good until the earliest heard entry expires (or a new one comes). */
+  private heardMax = 0;
+  private heardValidUntil = -Infinity;
 
   constructor(
     private readonly opts: PolicyOptions,
@@ -75,15 +78,28 @@ export class ReplicationPolicy {
   /** The r to use now: this node's own target, or more if a peer said so lately. */
   get r(): number {
     if (this.opts.rMax <= this.opts.rMin) return this.opts.rMin;
-    let r = this.own;
-    if (this.heard.size > 0) {
-      const now = this.clock.now();
-      for (const [id, h] of this.heard) {
-        if (h.until <= now) this.heard.delete(id);
-        else if (h.r > r) r = h.r;
+    return Math.max(this.own, this.heardR());
+  }
+
+  /**
+   * The largest r heard and not yet expired. Placement asks for r for every key it places, so the scan
+   * runs only when something was heard or the earliest entry expired.
+   */
+  private heardR(): number {
+    const now = this.clock.now();
+    if (now < this.heardValidUntil) return this.heardMax;
+    let max = 0;
+    let validUntil = Infinity;
+    for (const [id, h] of this.heard) {
+      if (h.until <= now) this.heard.delete(id);
+      else {
+        if (h.r > max) max = h.r;
+        if (h.until < validUntil) validUntil = h.until;
       }
     }
-    return r;
+    this.heardMax = max;
+    this.heardValidUntil = validUntil;
+    return max;
   }
 
   /**
@@ -111,6 +127,7 @@ export class ReplicationPolicy {
   hear(from: string, r: number): void {
     if (!Number.isInteger(r) || r < this.opts.rMin) return;
     this.heard.set(from, { r: Math.min(r, this.opts.rMax), until: this.clock.now() + this.opts.heardMs });
+    this.heardValidUntil = -Infinity;
   }
 
   /** Accounts the link-time since the last call and re-evaluates r (call it now and then). */
