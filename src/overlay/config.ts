@@ -21,7 +21,11 @@ export interface OverlayConfig {
   routeAttempts: number;
   /** Ids returned by a findClosest / join reply. */
   closestReplySize: number;
-  /** A link idle this long gets a ping. */
+  /**
+   * A link idle this long gets a ping (a missed one is repeated a timeout later). A crashed peer's link
+   * closes by itself within 30 s (ICE consent freshness), so on far links a ping finds only a peer whose
+   * link is up but which answers nothing (a hung tab): it can be rare.
+   */
   pingIdleMs: number;
   pingTimeoutMs: number;
   /** Suspect a peer after this many missed pings AND this long without any traffic from it. */
@@ -63,7 +67,7 @@ export const DEFAULT_OVERLAY_CONFIG: OverlayConfig = {
   maxHops: 32,
   routeAttempts: 3,
   closestReplySize: 12,
-  pingIdleMs: 20_000,
+  pingIdleMs: 60_000,
   pingTimeoutMs: 5_000,
   suspectMissedPings: 2,
   suspectSilenceMs: 30_000,

@@ -45,8 +45,11 @@ export interface OverlayContext {
   readonly contacts: Contacts;
   readonly methods: MethodTable;
   readonly events: Emitter<OverlayEvents>;
-  /** Takes a new open link into the table; false if it was refused (duplicate, full, stopped). */
-  addLink(link: Link): boolean;
+  /**
+   * Takes a new open link into the table; false if it was refused (duplicate, full, stopped). `ready`:
+   * what the link's signals said of readiness, so that no frame repeats it.
+   */
+  addLink(link: Link, ready?: ReadyTold): boolean;
   /** Closes and forgets the link to a peer. */
   dropLink(id: Id, reason: string): void;
   /** Tells the failure detector that a request to this peer failed. */
@@ -54,4 +57,12 @@ export interface OverlayContext {
   /** Counts a dropped message under `overlay.dropped.<reason>`. */
   drop(reason: string): void;
   readonly running: boolean;
+  /** Joined: past join(), so responsible for keys. */
+  readonly joined: boolean;
+}
+
+/** What a link's signals carried: whether we said we have joined, and whether the peer did. */
+export interface ReadyTold {
+  we: boolean;
+  they: boolean;
 }

@@ -9,6 +9,9 @@ import type { OverlayContext } from './context.ts';
 import { Empty, METHOD, PingReply, ProbeReply, ProbeRequest } from './messages.ts';
 import type { Peer } from './routing-table.ts';
 
+/** Every link is looked at on every this many ticks (the neighbours and the silent ones on each). */
+export const FAR_EVERY = 4;
+
 export class FailureDetector {
   private stop: (() => void) | null = null;
   /** Peers whose link closed on purpose after a leave notice: no check, no `dead`. */
@@ -17,6 +20,9 @@ export class FailureDetector {
   readonly recentlyDead = new Map<Id, number>();
   /** When the first of a peer's pings that are still unanswered was sent. */
   private readonly unansweredSince = new WeakMap<Peer, number>();
+  /** Peers whose last ping went unanswered: looked at on every tick until they answer or go. */
+  private readonly watched = new Set<Peer>();
+  private ticks = 0;
 
   constructor(private readonly ctx: OverlayContext) {
     ctx.methods.register(METHOD.ping, Empty, () => ctx.table.size);
@@ -30,6 +36,7 @@ export class FailureDetector {
   halt(): void {
     this.stop?.();
     this.stop = null;
+    this.watched.clear();
   }
 
   isRecentlyDead(id: Id): boolean {
@@ -42,22 +49,38 @@ export class FailureDetector {
     return true;
   }
 
+  /**
+   * Looks at the neighbours and at the peers with an unanswered ping on every tick, and at every link
+   * only on every FAR_EVERY-th: a far link's ping is due after a minute, and the walk over every link of
+   * every node was the largest cost of an idle simulated overlay.
+   */
   private tick(): void {
-    const { table, clock, config } = this.ctx;
+    const { table } = this.ctx;
+    // Also refreshes each peer's `neighbour` flag.
+    const nbrs = table.neighbours();
+    if (this.ticks++ % FAR_EVERY === 0) {
+      for (const peer of table.peers.values()) this.check(peer);
+      return;
+    }
+    for (const id of nbrs) this.check(table.get(id)!);
+    for (const peer of this.watched) {
+      if (table.get(peer.id) !== peer || peer.suspected) this.watched.delete(peer);
+      else if (!peer.neighbour) this.check(peer);
+    }
+  }
+
+  private check(peer: Peer): void {
+    const { clock, config } = this.ctx;
+    if (peer.suspected) return;
     const now = clock.now();
-    const near = new Set(table.neighbours());
-    for (const peer of table.peers.values()) {
-      if (peer.suspected) continue;
-      const neighbour = near.has(peer.id);
-      const idleMs = neighbour ? config.neighbourPingIdleMs : config.pingIdleMs;
-      const silence = now - peer.lastHeard;
-      if (this.overdue(peer, neighbour)) {
-        this.suspect(peer);
-      } else if (silence >= idleMs && !peer.pingInFlight && now - peer.lastPingAt >= idleMs) {
-        void this.ping(peer).then((ok) => {
-          if (!ok && neighbour) this.pingAgain(peer);
-        });
-      }
+    const neighbour = peer.neighbour === true;
+    const idleMs = neighbour ? config.neighbourPingIdleMs : config.pingIdleMs;
+    if (this.overdue(peer, neighbour)) {
+      this.suspect(peer);
+    } else if (now - peer.lastHeard >= idleMs && !peer.pingInFlight && now - peer.lastPingAt >= (peer.missedPings > 0 ? config.pingTimeoutMs : idleMs)) {
+      void this.ping(peer).then((ok) => {
+        if (!ok && neighbour) this.pingAgain(peer);
+      });
     }
   }
 
@@ -112,9 +135,11 @@ export class FailureDetector {
       if (!v.is(PingReply, reply)) this.ctx.drop('bad-pong');
       peer.missedPings = 0;
       this.unansweredSince.delete(peer);
+      this.watched.delete(peer);
       return true;
     } catch {
       peer.missedPings++;
+      this.watched.add(peer);
       // The run of unanswered pings starts again if anything was heard since it began.
       const since = this.unansweredSince.get(peer);
       if (since === undefined || peer.lastHeard > since) this.unansweredSince.set(peer, sent);
@@ -196,10 +221,10 @@ export class FailureDetector {
     const peer = table.get(target);
     if (!peer) return { alive: this.isRecentlyDead(target) ? false : null };
     if (peer.suspected) return { alive: false };
-    // Heard within what a frozen tab may show (a neighbour) or a ping interval (other links): alive. A
-    // shorter bound for neighbours would let one failed route (reportFailure suspects after a single
-    // missed ping) get a tab that froze for a few seconds declared dead; its link is dropped instead.
-    const recent = table.neighbours().includes(target) ? config.neighbourSuspectSilenceMs : config.pingIdleMs;
+    // Heard within what a frozen tab may show (a neighbour) or the silence that suspects (other links):
+    // alive. A shorter bound for neighbours would let one failed route (reportFailure suspects after a
+    // single missed ping) get a tab that froze for a few seconds declared dead; its link is dropped instead.
+    const recent = table.neighbours().includes(target) ? config.neighbourSuspectSilenceMs : Math.min(config.pingIdleMs, config.suspectSilenceMs);
     if (clock.now() - peer.lastHeard < recent) return { alive: true };
     return { alive: await this.ping(peer) };
   }

@@ -30,7 +30,7 @@ export const RouteMessage = v.object({
    * each waiting out the same dead node, and check their own link to them at once.
    */
   skip: v.optional(v.pipe(v.array(idSchema), v.maxLength(MAX_SKIP))),
-  /** Set by the sending hop: the receiver acknowledges at once, so a dead hop is passed over quickly. */
+  /** Set by the sending hop: the receiver acknowledges unless it answers first, so a dead hop is passed over quickly. */
   nonce: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 export type RouteMessage = v.InferOutput<typeof RouteMessage>;
@@ -54,7 +54,11 @@ export const SignalEnvelopeSchema = v.object({
 }) as v.GenericSchema<unknown, SignalEnvelope>;
 
 /** Body of the routed `ov.signal`: the signed offer, and whether the offerer wants us as a neighbour. */
-export const SignalRequest = v.object({ offer: SignalEnvelopeSchema, neighbour: v.boolean() });
+/** `ready`: the offerer has joined (so the link needs no `ov.readyn` from it). */
+export const SignalRequest = v.object({ offer: SignalEnvelopeSchema, neighbour: v.boolean(), ready: v.optional(v.boolean()) });
+/** Reply to `ov.signal`: the signed answer, and whether the answerer has joined. */
+export const SignalAnswer = v.object({ answer: SignalEnvelopeSchema, ready: v.boolean() });
+export type SignalAnswer = v.InferOutput<typeof SignalAnswer>;
 
 /** Body of the routed `ov.closest` and `ov.join` requests. */
 export const ClosestRequest = v.object({ n: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)) });
@@ -62,6 +66,8 @@ export const ClosestReply = v.object({ closest: idList });
 export type ClosestReply = v.InferOutput<typeof ClosestReply>;
 
 export const Empty = v.union([v.null(), v.undefined(), v.object({})]);
+/** Body of `ov.ready`: the joiner's closest links (its neighbours need not be introduced to it). */
+export const ReadyBody = v.union([v.null(), v.undefined(), v.object({ neighbours: v.optional(idList) })]);
 export const PingReply = v.union([v.null(), v.undefined(), v.number()]);
 
 /** Direct: ask a peer whether it can still reach `target` (the second opinion before declaring death). */

@@ -14,6 +14,7 @@ import { compareDistance, type Id } from '../core/id.ts';
 import type { OverlayContext } from './context.ts';
 import { IntroduceNotice, METHOD, NearRequest, NeighboursReply } from './messages.ts';
 import type { OverlaySignaling } from './overlay-signaling.ts';
+import { closestOf } from './routing-table.ts';
 
 export interface StabilizeOptions {
   /** Neighbours asked first (then every neighbour that a step adds). */
@@ -26,6 +27,8 @@ export interface StabilizeOptions {
 const NEAR_TIMEOUT_MS = 2_000;
 /** Neighbourhood changes within this window are announced together. */
 const ANNOUNCE_DELAY_MS = 250;
+/** How long a joiner's list of its neighbours (in its `ready`) is trusted to spare introductions. */
+const THEIR_NEIGHBOURS_MS = 10_000;
 
 export class Stabilizer {
   private rotation = 0;
@@ -66,29 +69,78 @@ export class Stabilizer {
    */
   queueAnnounce(added: Id[]): void {
     for (const id of added) this.pendingAnnounce.add(id);
+    this.scheduleAnnounce();
+  }
+
+  /**
+   * A joiner is announced once it is ready: its `ready` names the neighbours its join linked, who need
+   * no introduction, and until then it is no next hop, so nothing waits for it.
+   */
+  peerReady(id: Id): void {
+    if (this.pendingAnnounce.has(id)) this.scheduleAnnounce();
+  }
+
+  private scheduleAnnounce(): void {
     if (this.announceTimer !== undefined) return;
     this.announceTimer = this.ctx.clock.setTimeout(() => {
       this.announceTimer = undefined;
-      const nbrs = new Set(this.ctx.table.neighbours());
-      const still = [...this.pendingAnnounce].filter((id) => nbrs.has(id));
-      this.pendingAnnounce.clear();
-      if (still.length > 0 && this.ctx.running) this.announce(still);
+      const { table } = this.ctx;
+      const nbrs = new Set(table.neighbours());
+      const due: Id[] = [];
+      for (const id of this.pendingAnnounce) {
+        if (!nbrs.has(id)) this.pendingAnnounce.delete(id);
+        else if (!table.get(id)?.joining) {
+          due.push(id);
+          this.pendingAnnounce.delete(id);
+        }
+      }
+      if (due.length > 0 && this.ctx.running) this.announce(due);
     }, ANNOUNCE_DELAY_MS);
   }
 
-  /** Introduce `added` to our other neighbours, and those to them. */
+  /**
+   * Introduce `added` to our other neighbours, and those to them: each only where it may belong to the
+   * receiver's neighbourhood. Most would not (neighbourhoods overlap), and a receiver never links one
+   * that does not fit.
+   */
   private announce(added: Id[]): void {
-    const { table } = this.ctx;
+    const { table, counters } = this.ctx;
     const nbrs = table.neighbours();
-    for (const to of nbrs) {
-      const ids = added.filter((id) => id !== to);
+    let skipped = 0;
+    const send = (to: Id, candidates: Id[]) => {
+      const ids = this.mayBelong(to, candidates.filter((id) => !this.knownLinked(to, id)));
+      skipped += candidates.length - ids.length;
       if (ids.length > 0) table.get(to)?.rpc.notify(METHOD.introduce, { ids });
-    }
-    for (const id of added) {
-      const others = nbrs.filter((n) => n !== id && !added.includes(n));
-      if (others.length > 0) table.get(id)?.rpc.notify(METHOD.introduce, { ids: others });
-    }
-    this.ctx.counters.inc('overlay.stabilize.announced', added.length);
+    };
+    for (const to of nbrs) send(to, added.filter((id) => id !== to));
+    for (const id of added) send(id, nbrs.filter((n) => n !== id && !added.includes(n)));
+    counters.inc('overlay.stabilize.announced', added.length);
+    counters.inc('overlay.stabilize.introSkipped', skipped);
+  }
+
+  /** Did `a` or `b` name the other as its neighbour in a recent `ready`? Then they are linked. */
+  private knownLinked(a: Id, b: Id): boolean {
+    const now = this.ctx.clock.now();
+    const names = (x: Id, y: Id) => {
+      const told = this.ctx.table.get(x)?.theirNeighbours;
+      return told !== undefined && now - told.at < THEIR_NEIGHBOURS_MS && told.ids.has(y);
+    };
+    return names(a, b) || names(b, a);
+  }
+
+  /**
+   * Those of `ids` (our links) that may be among the nodes closest to `to`. One is not if we know more
+   * than k live nodes closer to `to`, ourselves included: `to`'s true neighbourhood is then full without
+   * it. The one node of slack covers a closer node that died and is not yet detected.
+   */
+  private mayBelong(to: Id, ids: Id[]): Id[] {
+    const { table, self, config } = this.ctx;
+    if (ids.length === 0) return ids;
+    const room = config.neighbourhoodSize + 1;
+    // Ourselves as one more candidate: we are linked to `to`, so likely close to it too.
+    const ranked = closestOf(to, [...table.closestPeers(to, room, to), self], room);
+    if (ranked.length < room) return ids;
+    return ids.filter((id) => ranked.includes(id));
   }
 
   /**

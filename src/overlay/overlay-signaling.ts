@@ -7,8 +7,8 @@ import { SelfmeshError, isSelfmeshError } from '../core/errors.ts';
 import type { Id } from '../core/id.ts';
 import type { SignalEnvelope } from '../transport/link.ts';
 import type { OverlayContext } from './context.ts';
-import { METHOD, SignalEnvelopeSchema, SignalRequest } from './messages.ts';
-import type { Router, RoutedContext } from './route.ts';
+import { METHOD, SignalAnswer, SignalRequest } from './messages.ts';
+import type { Router } from './route.ts';
 
 /** A link older than this whose peer offers again is one the peer no longer has. */
 const STALE_LINK_MS = 5_000;
@@ -30,7 +30,7 @@ export class OverlaySignaling {
     private readonly ctx: OverlayContext,
     private readonly router: Router,
   ) {
-    router.register(METHOD.signal, SignalRequest, (req, rc) => this.onOffer(req.offer, req.neighbour, rc));
+    router.register(METHOD.signal, SignalRequest, (req) => this.onOffer(req.offer, req.neighbour, req.ready === true));
   }
 
   isConnecting(id: Id): boolean {
@@ -81,16 +81,17 @@ export class OverlaySignaling {
       // no hop sends it back to us).
       const firstHop = linkedIntroducer ?? (table.nextHops(target, 1).length === 0 ? table.closestPeers(target, 1)[0] : undefined);
       const neighbour = this.ctx.table.fitsNeighbourhood(target);
-      const result = await this.router.route(target, METHOD.signal, { offer: envelope, neighbour }, { timeoutMs: config.routeTimeoutMs, firstHop, avoid: this.ctx.self });
+      const ready = this.ctx.joined;
+      const result = await this.router.route(target, METHOD.signal, { offer: envelope, neighbour, ready }, { timeoutMs: config.routeTimeoutMs, firstHop, avoid: this.ctx.self });
       if (result.responder !== target) throw new SelfmeshError('UNREACHABLE', 'answered by another node');
-      const answer = v.safeParse(SignalEnvelopeSchema, result.reply);
-      if (!answer.success) {
+      const reply = v.safeParse(SignalAnswer, result.reply);
+      if (!reply.success) {
         this.ctx.drop('bad-answer');
         throw new SelfmeshError('BAD_MESSAGE', 'malformed answer');
       }
-      connector.complete(answer.output);
+      connector.complete(reply.output.answer);
       const opened = await link;
-      return this.ctx.addLink(opened);
+      return this.ctx.addLink(opened, { we: ready, they: reply.output.ready });
     } catch (e) {
       cancel();
       counters.inc('overlay.connect.failed');
@@ -126,7 +127,7 @@ export class OverlaySignaling {
   }
 
   /** Routed `ov.signal`: an offer for this node. Returns the signed answer. */
-  private async onOffer(offer: SignalEnvelope, neighbour: boolean, rc: RoutedContext): Promise<SignalEnvelope> {
+  private async onOffer(offer: SignalEnvelope, neighbour: boolean, offererReady: boolean): Promise<SignalAnswer> {
     const { self, table, config, connector } = this.ctx;
     if (offer.to !== self) {
       // Greedy routing ended here, so the addressee is not in the overlay: a route to nowhere.
@@ -160,16 +161,16 @@ export class OverlaySignaling {
       this.ctx.drop(isSelfmeshError(e, 'REFUSED') ? 'replayed-signal' : 'bad-signal');
       throw e;
     }
-    void rc;
+    const ready = this.ctx.joined;
     answered.link.then(
       (link) => {
         // The stale half goes only now that its replacement is open.
         if (linked && table.get(offer.from) === linked) this.ctx.dropLink(offer.from, 'replaced');
-        return this.ctx.addLink(link);
+        return this.ctx.addLink(link, { we: ready, they: offererReady });
       },
       () => this.ctx.counters.inc('overlay.connect.answerFailed'),
     );
-    return answered.envelope;
+    return { answer: answered.envelope, ready };
   }
 
   /** A claim to be near us is believed only if the offerer is about as close as our own neighbours. */

@@ -14,12 +14,12 @@ import { MethodTable } from '../transport/methods.ts';
 import { Rpc, type RequestOptions } from '../transport/rpc.ts';
 import { DEFAULT_OVERLAY_CONFIG, type OverlayConfig } from './config.ts';
 import { Contacts } from './contacts.ts';
-import type { OverlayContext, OverlayEvents } from './context.ts';
+import type { OverlayContext, ReadyTold, OverlayEvents } from './context.ts';
 import { FailureDetector } from './failure-detector.ts';
 import { closestHandler, findNeighbourhood, join, linkFarBuckets } from './join.ts';
 import { leave, type BeforeLeave } from './leave.ts';
 import { Maintenance } from './maintenance.ts';
-import { ClosestReply, ClosestRequest, Empty, LeaveNotice, METHOD } from './messages.ts';
+import { ClosestReply, ClosestRequest, Empty, LeaveNotice, METHOD, ReadyBody } from './messages.ts';
 import { Stabilizer } from './neighbourhood.ts';
 import { OverlaySignaling } from './overlay-signaling.ts';
 import { Router, type RouteOptions, type RouteResult, type RoutedHandler } from './route.ts';
@@ -65,6 +65,8 @@ export interface OverlayStats {
 
 /** How long join waits for its links to acknowledge that it is ready. */
 const READY_WAIT_MS = 2_000;
+/** Links named in `ov.ready` (closest first): a few more than the neighbourhood, which the join linked. */
+const READY_NAMES = 12;
 
 type State = 'idle' | 'joining' | 'running' | 'stopped';
 
@@ -100,16 +102,20 @@ export class Overlay {
     this.table = new RoutingTable(this.id, this.config);
     this.contacts = new Contacts(this.id);
     const isRunning = () => this.state === 'running' || this.state === 'joining';
+    const isJoined = () => this.state === 'running';
     this.ctx = {
       self: this.id, identity: opts.identity, scheme: opts.scheme, connector: opts.connector, clock: opts.clock,
       rng: opts.rng, counters: this.counters, config: this.config, table: this.table, contacts: this.contacts,
       methods: this.methods, events: this.events,
-      addLink: (link) => this.addLink(link),
+      addLink: (link, ready) => this.addLink(link, ready),
       dropLink: (id, reason) => this.dropLink(id, reason),
       reportFailure: (id) => this.detector.reportFailure(id),
       drop: (reason) => this.counters.inc(`overlay.dropped.${reason}`),
       get running() {
         return isRunning();
+      },
+      get joined() {
+        return isJoined();
       },
     };
     this.router = new Router(this.ctx);
@@ -119,16 +125,20 @@ export class Overlay {
     this.stabilizer.deadCheck = (id) => this.detector.isRecentlyDead(id);
     this.maintenance = new Maintenance(this.ctx, this.router, this.signaling, (targets) => this.recover(targets), this.stabilizer);
     this.maintenance.deadCheck = (id) => this.detector.isRecentlyDead(id);
-    const onReady = (from: Id) => {
+    const onReady = (from: Id, neighbours?: Id[]) => {
       const peer = this.table.get(from);
-      if (peer) peer.joining = false;
+      if (peer) {
+        peer.joining = false;
+        if (neighbours) peer.theirNeighbours = { ids: new Set(neighbours), at: this.opts.clock.now() };
+        this.stabilizer.peerReady(from);
+      }
       // Frames that arrived before the link was taken in are delivered while its Rpc is being built,
       // before the peer is in the table: remember the ready for addLink (which clears the set, so it
       // never holds more than one link's worth).
       else this.earlyReady.add(from);
     };
     // Asked (and answered) at the end of a join; told (one frame) on each link a joined node takes.
-    this.methods.register(METHOD.ready, Empty, (_body, call) => (onReady(call.from), null));
+    this.methods.register(METHOD.ready, ReadyBody, (body, call) => (onReady(call.from, body?.neighbours), null));
     this.methods.registerNotify(METHOD.readyNotice, Empty, (_body, call) => onReady(call.from));
     // A suspected neighbour no longer counts: its replacement must be found (and introduced) now.
     this.events.on('suspected', () => this.queueNeighbourCheck());
@@ -161,7 +171,8 @@ export class Overlay {
     if (joinedSome && this.state === 'running') linkFarBuckets(this.maintenance).catch(() => this.counters.inc('overlay.join.farLinksFailed'));
     // From now on we may be responsible for keys: peers may route to us. Join resolves once our links
     // have heard it (or a short wait passed), so that a joined node is one that routes reach.
-    const told = [...this.table.peers.values()].map((peer) => peer.rpc.request(METHOD.ready, null, { timeoutMs: READY_WAIT_MS }));
+    const ready = { neighbours: this.table.closestPeers(this.id, READY_NAMES) };
+    const told = [...this.table.peers.values()].map((peer) => peer.rpc.request(METHOD.ready, ready, { timeoutMs: READY_WAIT_MS }));
     this.detector.start();
     this.maintenance.start();
     // The first round comes soon: it fills the holes join left and cross-checks the neighbourhood.
@@ -170,8 +181,11 @@ export class Overlay {
     this.events.emit('join', { id: this.id, neighbours: this.neighbors() });
   }
 
-  /** Takes a link obtained outside the overlay (the signaling server) or by the connector. */
-  addLink(link: Link): boolean {
+  /**
+   * Takes a link obtained outside the overlay (the signaling server) or by the connector. `ready`: what
+   * its signals said (overlay links); without it, readiness is told in a frame of its own.
+   */
+  addLink(link: Link, ready?: ReadyTold): boolean {
     const { clock } = this.opts;
     const id = link.remoteId;
     if (this.state === 'stopped' || id === this.id || !link.isOpen) {
@@ -207,9 +221,9 @@ export class Overlay {
       if (this.table.get(id) === peer) this.detach(peer, reason);
     });
     this.table.add(peer);
-    if (this.earlyReady.has(id)) peer.joining = false;
+    if (this.earlyReady.has(id) || ready?.they) peer.joining = false;
     this.earlyReady.clear();
-    if (this.state === 'running') peer.rpc.notify(METHOD.readyNotice, null);
+    if (this.state === 'running' && !ready?.we) peer.rpc.notify(METHOD.readyNotice, null);
     this.contacts.remove(id);
     this.counters.inc(link.via === 'server' ? 'overlay.linksViaServer' : 'overlay.linksViaOverlay');
     this.events.emit('linkUp', { id, via: link.via });

@@ -1,9 +1,9 @@
 // The routing table of live links: bucketed by common prefix length, a few well spread links per far
 // bucket (one per slot), and links to all of the nearest nodes (the neighbourhood).
-import { compareDistance, type Id } from '../core/id.ts';
+import { ID_BITS, commonPrefixLength, compareDistance, type Id } from '../core/id.ts';
 import type { Link } from '../transport/link.ts';
 import type { Rpc } from '../transport/rpc.ts';
-import { placementOf, slotKey } from './bucket.ts';
+import { bitsAt, placementOf, slotKey } from './bucket.ts';
 import type { OverlayConfig } from './config.ts';
 
 export interface Peer {
@@ -28,12 +28,26 @@ export interface Peer {
    * responsible for keys (its neighbours have not handed anything over).
    */
   joining?: boolean;
+  /** In our neighbourhood, as of the last call of `neighbours()` (a flag: the detector reads it per link). */
+  neighbour?: boolean;
+  /** The nodes closest to it, as its `ready` named them, and when: announcements skip those pairs. */
+  theirNeighbours?: { ids: ReadonlySet<Id>; at: number };
 }
 
 export class RoutingTable {
   readonly peers = new Map<Id, Peer>();
   private slotCounts = new Map<number, number>();
+  /**
+   * Peers by bucket. The peers closer to a key than this node are exactly those in the bucket the key
+   * falls in (the bit where they first differ from us is the one where they agree with the key), so a
+   * next hop is looked for there alone and not among every link.
+   */
+  private byBucket = new Map<number, Peer[]>();
+  /** The buckets that hold a peer, in increasing order. */
+  private bucketOrder: number[] = [];
   private neighbourCache: Id[] | null = null;
+  /** The peers whose `neighbour` flag is set. */
+  private flagged: Id[] = [];
 
   constructor(
     readonly self: Id,
@@ -57,9 +71,18 @@ export class RoutingTable {
   }
 
   add(peer: Peer): void {
+    if (this.peers.has(peer.id)) this.remove(peer.id);
     this.peers.set(peer.id, peer);
     const key = slotKey(peer.bucket, peer.slot);
     this.slotCounts.set(key, (this.slotCounts.get(key) ?? 0) + 1);
+    const bucket = this.byBucket.get(peer.bucket);
+    if (bucket) bucket.push(peer);
+    else {
+      this.byBucket.set(peer.bucket, [peer]);
+      let i = this.bucketOrder.length;
+      while (i > 0 && this.bucketOrder[i - 1]! > peer.bucket) i--;
+      this.bucketOrder.splice(i, 0, peer.bucket);
+    }
     this.neighbourCache = null;
   }
 
@@ -71,6 +94,12 @@ export class RoutingTable {
     const left = (this.slotCounts.get(key) ?? 1) - 1;
     if (left > 0) this.slotCounts.set(key, left);
     else this.slotCounts.delete(key);
+    const bucket = this.byBucket.get(peer.bucket)!;
+    bucket.splice(bucket.indexOf(peer), 1);
+    if (bucket.length === 0) {
+      this.byBucket.delete(peer.bucket);
+      this.bucketOrder.splice(this.bucketOrder.indexOf(peer.bucket), 1);
+    }
     this.neighbourCache = null;
     return peer;
   }
@@ -89,7 +118,14 @@ export class RoutingTable {
     if (!this.neighbourCache) {
       const live: Id[] = [];
       for (const p of this.peers.values()) if (!p.suspected) live.push(p.id);
+      const before = this.flagged;
       this.neighbourCache = closestOf(this.self, live, this.config.neighbourhoodSize);
+      for (const id of before) {
+        const peer = this.peers.get(id);
+        if (peer) peer.neighbour = false;
+      }
+      for (const id of this.neighbourCache) this.peers.get(id)!.neighbour = true;
+      this.flagged = this.neighbourCache;
     }
     return this.neighbourCache;
   }
@@ -151,19 +187,34 @@ export class RoutingTable {
     return best?.id;
   }
 
-  /** Up to `max` linked peers strictly closer to key than this node, closest first (none in `skip`). */
+  /**
+   * Up to `max` linked peers strictly closer to key than this node, closest first (none in `skip`).
+   * A peer is closer iff, at the first bit where it differs from us (its bucket), it agrees with the
+   * key: so the candidates are in the key's own bucket c (all closer than any other), then in each
+   * deeper bucket b where the key's bit b is not ours, each such bucket farther than the one before.
+   * Only those buckets are looked at, and no further once `max` are found.
+   */
   nextHops(key: Id, max: number, avoid?: Id, skip?: ReadonlySet<Id>): Peer[] {
     const out: Peer[] = [];
-    for (const peer of this.peers.values()) {
-      if (peer.suspected || peer.id === avoid || !peer.link.isOpen || skip?.has(peer.id)) continue;
-      if (peer.joining && peer.id !== key) continue;
-      if (compareDistance(key, peer.id, this.self) >= 0) continue;
-      let i = out.length;
-      while (i > 0 && compareDistance(key, peer.id, out[i - 1]!.id) < 0) i--;
-      if (i < max) {
-        out.splice(i, 0, peer);
-        if (out.length > max) out.pop();
+    const c = commonPrefixLength(this.self, key);
+    if (c >= ID_BITS) return out;
+    const consider = (bucket: Peer[] | undefined) => {
+      if (!bucket) return;
+      for (const peer of bucket) {
+        if (peer.suspected || peer.id === avoid || !peer.link.isOpen || skip?.has(peer.id)) continue;
+        if (peer.joining && peer.id !== key) continue;
+        let i = out.length;
+        while (i > 0 && compareDistance(key, peer.id, out[i - 1]!.id) < 0) i--;
+        if (i < max) {
+          out.splice(i, 0, peer);
+          if (out.length > max) out.pop();
+        }
       }
+    };
+    consider(this.byBucket.get(c));
+    for (const b of this.bucketOrder) {
+      if (out.length >= max) break;
+      if (b > c && bitsAt(key, b, 1) !== bitsAt(this.self, b, 1)) consider(this.byBucket.get(b));
     }
     return out;
   }
@@ -197,7 +248,7 @@ export class RoutingTable {
 }
 
 /** The n ids closest to key, closest first: a bounded insertion, cheaper than sorting every link. */
-function closestOf(key: Id, ids: readonly Id[], n: number): Id[] {
+export function closestOf(key: Id, ids: readonly Id[], n: number): Id[] {
   const out: Id[] = [];
   for (const id of ids) {
     if (out.length === n && compareDistance(key, id, out[n - 1]!) >= 0) continue;

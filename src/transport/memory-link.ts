@@ -62,14 +62,17 @@ export class MemoryLink implements Link {
   inFlight: Array<Uint8Array | undefined> | null = null;
   inFlightHead = 0;
   inFlightCount = 0;
-  readonly deliverNext = (): void => this.network.deliverNext(this);
+  /** A bound function, not an arrow: the build names arrows, which costs each link a property store. */
+  readonly deliverNext: () => void;
 
   constructor(
     private readonly network: MemoryNetwork,
     readonly localId: Id,
     readonly remoteId: Id,
     readonly via: Link['via'],
-  ) {}
+  ) {
+    this.deliverNext = network.deliverNext.bind(network, this);
+  }
 
   send(frame: Uint8Array): void {
     if (!this.isOpen) throw new Error('link closed');

@@ -10,7 +10,7 @@ import { compareDistance, hashId, type Id } from '../../src/core/id.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { DEFAULT_OVERLAY_CONFIG } from '../../src/overlay/config.ts';
 import type { OverlayContext, OverlayEvents } from '../../src/overlay/context.ts';
-import { FailureDetector } from '../../src/overlay/failure-detector.ts';
+import { FAR_EVERY, FailureDetector } from '../../src/overlay/failure-detector.ts';
 import { METHOD } from '../../src/overlay/messages.ts';
 import { Contacts } from '../../src/overlay/contacts.ts';
 import { RoutingTable, type Peer } from '../../src/overlay/routing-table.ts';
@@ -35,6 +35,7 @@ function setup(seed = 1, peerCount = 16) {
   const events = new Emitter<OverlayEvents>();
   const remotes = new Map<Id, Remote>();
   const dead: Array<{ id: Id; at: number }> = [];
+  const pings: Array<{ id: Id; at: number }> = [];
   const suspected: Array<{ id: Id; at: number }> = [];
   events.on('dead', ({ id }) => dead.push({ id, at: clock.now() }));
   events.on('suspected', ({ id }) => suspected.push({ id, at: clock.now() }));
@@ -66,6 +67,7 @@ function setup(seed = 1, peerCount = 16) {
           new Promise((resolve, reject) => {
             // A probe asks this peer about another one: it answers whether that one answers it.
             const about = method === METHOD.probe ? (body as { target: Id }).target : undefined;
+            if (method === METHOD.ping) pings.push({ id, at: clock.now() });
             const at = answerAt(id, options.timeoutMs);
             if (at === null) {
               clock.setTimeout(() => reject(new SelfmeshError('TIMEOUT', method)), options.timeoutMs);
@@ -84,7 +86,7 @@ function setup(seed = 1, peerCount = 16) {
   for (let i = 0; i < peerCount; i++) addPeer(hashId(`peer ${i}`));
   const detector = new FailureDetector(ctx);
   detector.start();
-  return { clock, table, remotes, dead, suspected, self, detector, methods: (ctx as unknown as { methods: MethodTable }).methods };
+  return { clock, table, remotes, dead, suspected, pings, self, detector, methods: (ctx as unknown as { methods: MethodTable }).methods };
 }
 
 describe('failure detector', () => {
@@ -127,12 +129,32 @@ describe('failure detector', () => {
     await clock.runFor(60_000);
     const nbrs = new Set(table.neighbours());
     const far = [...table.peers.keys()].filter((id) => !nbrs.has(id)).sort((a, b) => compareDistance(self, b, a))[0]!;
-    const t0 = clock.now();
     remotes.get(far)!.crashed = true;
-    await clock.runFor(90_000);
+    const heard = table.get(far)!.lastHeard;
+    await clock.runFor(120_000);
     const first = suspected.find((s) => s.id === far);
     expect(first).toBeDefined();
-    expect(first!.at - t0).toBeGreaterThanOrEqual(DEFAULT_OVERLAY_CONFIG.suspectSilenceMs - DEFAULT_OVERLAY_CONFIG.pingIdleMs - DEFAULT_OVERLAY_CONFIG.detectorTickMs);
+    expect(first!.at - heard).toBeGreaterThanOrEqual(DEFAULT_OVERLAY_CONFIG.suspectSilenceMs);
+    // The first ping within a minute of silence and a walk over every link (every FAR_EVERY ticks); the
+    // second a timeout after the first failed, on the next tick, and so the suspicion.
+    const { pingIdleMs, pingTimeoutMs, detectorTickMs } = DEFAULT_OVERLAY_CONFIG;
+    expect(first!.at - heard).toBeLessThanOrEqual(pingIdleMs + 2 * pingTimeoutMs + (FAR_EVERY + 3) * detectorTickMs * 1.1);
+  });
+
+  it('pings an idle far link once a minute, an idle neighbour every few seconds', async () => {
+    const { clock, table, pings } = setup();
+    await clock.runFor(60_000);
+    const nbrs = new Set(table.neighbours());
+    const t0 = clock.now();
+    await clock.runFor(180_000);
+    const count = (id: Id) => pings.filter((p) => p.id === id && p.at >= t0).length;
+    const far = [...table.peers.keys()].filter((id) => !nbrs.has(id));
+    expect(far.length).toBeGreaterThan(0);
+    for (const id of far) {
+      expect(count(id)).toBeGreaterThanOrEqual(2);
+      expect(count(id)).toBeLessThanOrEqual(3);
+    }
+    for (const id of nbrs) expect(count(id)).toBeGreaterThanOrEqual(180_000 / (DEFAULT_OVERLAY_CONFIG.neighbourPingIdleMs + 2 * DEFAULT_OVERLAY_CONFIG.detectorTickMs));
   });
 
   it('answers a second opinion about a neighbour frozen for a few seconds with alive, without pinging it', async () => {

@@ -47,6 +47,27 @@ describe('routing table', () => {
     }
   });
 
+  it('finds the same next hops as a scan of every link, for keys far from and near to this node', () => {
+    const self = randomId();
+    const table = new RoutingTable(self, DEFAULT_OVERLAY_CONFIG);
+    // Far links and a dense neighbourhood, as a node of a large overlay has; keys near this node fall in
+    // buckets its links leave empty, where the closer peers sit in deeper buckets.
+    const ids = [
+      ...Array.from({ length: 30 }, randomId),
+      ...Array.from({ length: 20 }, (_, i) => randomIdInSlot(self, 8 + (i % 10), i % 2, 1, (n) => rng.bytes(n))),
+    ];
+    for (const id of ids) table.add(fakePeer(table, id));
+    const scan = (key: Id, max: number) =>
+      sortByDistance(key, [...table.peers.keys()].filter((id) => compareDistance(key, id, self) < 0)).slice(0, max);
+    const keys = [...Array.from({ length: 300 }, randomId), ...Array.from({ length: 300 }, (_, i) => randomIdInSlot(self, i % 24, 0, 0, (n) => rng.bytes(n)))];
+    for (const [round, key] of keys.entries()) {
+      // Links come and go between lookups: the index follows the table.
+      if (round % 50 === 49) table.remove([...table.peers.keys()][round % table.size]!);
+      for (const max of [1, 3]) expect(table.nextHops(key, max).map((p) => p.id)).toEqual(scan(key, max));
+    }
+    expect(table.nextHops(self, 3)).toEqual([]);
+  });
+
   it('wants the first link of a slot and a closer neighbour, not a second link in a covered slot', () => {
     const self = randomId();
     const table = new RoutingTable(self, DEFAULT_OVERLAY_CONFIG);
