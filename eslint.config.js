@@ -3,7 +3,7 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/results/', 'bench/.build/', 'test-results/'] },
+  { ignores: ['dist/', 'node_modules/', 'bench/results/', 'bench/.build/', 'test-results/', '.adhoc/'] },
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],
   {
