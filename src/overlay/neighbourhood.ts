@@ -14,7 +14,6 @@ import { compareDistance, type Id } from '../core/id.ts';
 import type { OverlayContext } from './context.ts';
 import { IntroduceNotice, METHOD, NearRequest, NeighboursReply } from './messages.ts';
 import type { OverlaySignaling } from './overlay-signaling.ts';
-import { closestOf } from './routing-table.ts';
 
 export interface StabilizeOptions {
   /** Neighbours asked first (then every neighbour that a step adds). */
@@ -134,11 +133,11 @@ export class Stabilizer {
    * it. The one node of slack covers a closer node that died and is not yet detected.
    */
   private mayBelong(to: Id, ids: Id[]): Id[] {
-    const { table, self, config } = this.ctx;
+    const { table, config } = this.ctx;
     if (ids.length === 0) return ids;
     const room = config.neighbourhoodSize + 1;
-    // Ourselves as one more candidate: we are linked to `to`, so likely close to it too.
-    const ranked = closestOf(to, [...table.closestPeers(to, room, to), self], room);
+    // Ourselves among the candidates: we are linked to `to`, so likely close to it too.
+    const ranked = table.closest(to, room, to);
     if (ranked.length < room) return ids;
     return ids.filter((id) => ranked.includes(id));
   }

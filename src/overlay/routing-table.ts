@@ -37,11 +37,7 @@ export interface Peer {
 export class RoutingTable {
   readonly peers = new Map<Id, Peer>();
   private slotCounts = new Map<number, number>();
-  /**
-   * Peers by bucket. The peers closer to a key than this node are exactly those in the bucket the key
-   * falls in (the bit where they first differ from us is the one where they agree with the key), so a
-   * next hop is looked for there alone and not among every link.
-   */
+  /** Peers by bucket: a next hop is looked for only in the buckets that can hold one (see nextHops). */
   private byBucket = new Map<number, Peer[]>();
   /** The buckets that hold a peer, in increasing order. */
   private bucketOrder: number[] = [];
@@ -248,7 +244,7 @@ export class RoutingTable {
 }
 
 /** The n ids closest to key, closest first: a bounded insertion, cheaper than sorting every link. */
-export function closestOf(key: Id, ids: readonly Id[], n: number): Id[] {
+function closestOf(key: Id, ids: readonly Id[], n: number): Id[] {
   const out: Id[] = [];
   for (const id of ids) {
     if (out.length === n && compareDistance(key, id, out[n - 1]!) >= 0) continue;
