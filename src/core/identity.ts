@@ -81,12 +81,18 @@ export function satisfiesPuzzle(id: Id, bits: number): boolean {
  */
 export const simScheme: SignatureScheme = {
   name: 'sim-sha256',
-  verify: (publicKey, message, signature) =>
-    bytesToHex(sha256(concatBytes(publicKey, message))) === bytesToHex(signature),
+  // Byte for byte (no hex strings of both): equal hex is equal bytes.
+  verify: (publicKey, message, signature) => sameBytes(sha256(concatBytes(publicKey, message)), signature),
   idOf: (publicKey) => hashId(publicKey),
 };
 
 export function createSimIdentity(rng: Rng): Identity {
   const publicKey = rng.bytes(32);
   return { id: hashId(publicKey), publicKey, sign: (message) => sha256(concatBytes(publicKey, message)) };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -7,6 +7,13 @@ export interface Placement {
   slot: number;
 }
 
+/** Hex digit values by char code, as parseInt(c, 16) reads them (0 where it would give NaN). */
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
 /** The `count` bits of id starting at bit `start` (most significant first), as an integer. */
 export function bitsAt(id: Id, start: number, count: number): number {
   let out = 0;
@@ -15,7 +22,8 @@ export function bitsAt(id: Id, start: number, count: number): number {
       out <<= 1;
       continue;
     }
-    const nibble = parseInt(id[i >> 2]!, 16);
+    // A table, not parseInt of a one-char string: this runs per bucket of every routing decision.
+    const nibble = HEX_VALUE[id.charCodeAt(i >> 2)] ?? 0;
     out = (out << 1) | ((nibble >> (3 - (i & 3))) & 1);
   }
   return out;

@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.ts';
 import { Counters } from '../core/counters.ts';
 import { Emitter } from '../core/emitter.ts';
 import { SelfmeshError } from '../core/errors.ts';
-import type { Id } from '../core/id.ts';
+import { idWord, type Id } from '../core/id.ts';
 import type { Identity, SignatureScheme } from '../core/identity.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Connector, Link } from '../transport/link.ts';
@@ -213,6 +213,8 @@ export class Overlay {
       // A bootstrap link is the joiner's way in, not a place in its table: it may be evicted first.
       // Both ends start from the same assumption (by how the link was signaled), so only a change is told.
       theyNeed: link.via !== 'server', toldNeed: link.via !== 'server', joining: true,
+      // Every field a peer ever gets, set now: peers of one shape keep the table's loops monomorphic.
+      neighbour: false, theirNeighbours: undefined, hi: idWord(id, 0), lo: idWord(id, 1),
     };
     link.on('message', () => {
       peer.lastHeard = clock.now();

@@ -1,6 +1,6 @@
 // The routing table of live links: bucketed by common prefix length, a few well spread links per far
 // bucket (one per slot), and links to all of the nearest nodes (the neighbourhood).
-import { ID_BITS, commonPrefixLength, compareDistance, type Id } from '../core/id.ts';
+import { ID_BITS, commonPrefixLength, compareDistance, idWord, type Id } from '../core/id.ts';
 import type { Link } from '../transport/link.ts';
 import type { Rpc } from '../transport/rpc.ts';
 import { bitsAt, placementOf, slotKey } from './bucket.ts';
@@ -32,6 +32,9 @@ export interface Peer {
   neighbour?: boolean;
   /** The nodes closest to it, as its `ready` named them, and when: announcements skip those pairs. */
   theirNeighbours?: { ids: ReadonlySet<Id>; at: number };
+  /** The first two 32-bit words of `id` (see idWord), for ranking by distance; set by RoutingTable.add if absent. */
+  hi?: number;
+  lo?: number;
 }
 
 export class RoutingTable {
@@ -44,11 +47,17 @@ export class RoutingTable {
   private neighbourCache: Id[] | null = null;
   /** The peers whose `neighbour` flag is set. */
   private flagged: Id[] = [];
+  /** The first two words of this node's id. */
+  private readonly selfHi: number;
+  private readonly selfLo: number;
 
   constructor(
     readonly self: Id,
     private readonly config: OverlayConfig,
-  ) {}
+  ) {
+    this.selfHi = idWord(self, 0);
+    this.selfLo = idWord(self, 1);
+  }
 
   get size(): number {
     return this.peers.size;
@@ -68,6 +77,8 @@ export class RoutingTable {
 
   add(peer: Peer): void {
     if (this.peers.has(peer.id)) this.remove(peer.id);
+    peer.hi ??= idWord(peer.id, 0);
+    peer.lo ??= idWord(peer.id, 1);
     this.peers.set(peer.id, peer);
     const key = slotKey(peer.bucket, peer.slot);
     this.slotCounts.set(key, (this.slotCounts.get(key) ?? 0) + 1);
@@ -79,7 +90,18 @@ export class RoutingTable {
       while (i > 0 && this.bucketOrder[i - 1]! > peer.bucket) i--;
       this.bucketOrder.splice(i, 0, peer.bucket);
     }
-    this.neighbourCache = null;
+    if (this.entersNeighbourhood(peer)) this.neighbourCache = null;
+  }
+
+  /**
+   * Whether a peer just added may change the neighbourhood: not if it is suspected or farther than a
+   * full neighbourhood's last (most links a joining node takes are far ones).
+   */
+  private entersNeighbourhood(peer: Peer): boolean {
+    const nbrs = this.neighbourCache;
+    // Nothing cached to keep, or not a candidate at all.
+    if (nbrs === null || peer.suspected) return false;
+    return nbrs.length < this.config.neighbourhoodSize || compareDistance(this.self, peer.id, nbrs[nbrs.length - 1]!) < 0;
   }
 
   remove(id: Id): Peer | undefined {
@@ -96,7 +118,8 @@ export class RoutingTable {
       this.byBucket.delete(peer.bucket);
       this.bucketOrder.splice(this.bucketOrder.indexOf(peer.bucket), 1);
     }
-    this.neighbourCache = null;
+    // Losing a peer outside the neighbourhood leaves it as it was.
+    if (this.neighbourCache?.includes(id)) this.neighbourCache = null;
     return peer;
   }
 
@@ -112,10 +135,10 @@ export class RoutingTable {
   /** The linked nodes closest to this node (not suspected), closest first. */
   neighbours(): Id[] {
     if (!this.neighbourCache) {
-      const live: Id[] = [];
-      for (const p of this.peers.values()) if (!p.suspected) live.push(p.id);
+      const ranker = new Ranker(this.self, this.selfHi, this.selfLo, this.config.neighbourhoodSize);
+      for (const p of this.peers.values()) if (!p.suspected) ranker.offer(p.id, p.hi!, p.lo!);
       const before = this.flagged;
-      this.neighbourCache = closestOf(this.self, live, this.config.neighbourhoodSize);
+      this.neighbourCache = ranker.ids;
       for (const id of before) {
         const peer = this.peers.get(id);
         if (peer) peer.neighbour = false;
@@ -194,17 +217,14 @@ export class RoutingTable {
     const out: Peer[] = [];
     const c = commonPrefixLength(this.self, key);
     if (c >= ID_BITS) return out;
+    const ranker = new Ranker(key, idWord(key, 0), idWord(key, 1), max);
     const consider = (bucket: Peer[] | undefined) => {
       if (!bucket) return;
       for (const peer of bucket) {
         if (peer.suspected || peer.id === avoid || !peer.link.isOpen || skip?.has(peer.id)) continue;
         if (peer.joining && peer.id !== key) continue;
-        let i = out.length;
-        while (i > 0 && compareDistance(key, peer.id, out[i - 1]!.id) < 0) i--;
-        if (i < max) {
-          out.splice(i, 0, peer);
-          if (out.length > max) out.pop();
-        }
+        const i = ranker.offer(peer.id, peer.hi!, peer.lo!);
+        if (i >= 0) insertBounded(out, i, peer, max);
       }
     };
     consider(this.byBucket.get(c));
@@ -217,16 +237,17 @@ export class RoutingTable {
 
   /** The n nodes closest to key among this node and its live links. */
   closest(key: Id, n: number, avoid?: Id): Id[] {
-    const ids = [this.self];
-    for (const peer of this.peers.values()) if (!peer.suspected && peer.id !== avoid) ids.push(peer.id);
-    return closestOf(key, ids, n);
+    const ranker = new Ranker(key, idWord(key, 0), idWord(key, 1), n);
+    ranker.offer(this.self, this.selfHi, this.selfLo);
+    for (const peer of this.peers.values()) if (!peer.suspected && peer.id !== avoid) ranker.offer(peer.id, peer.hi!, peer.lo!);
+    return ranker.ids;
   }
 
   /** The n live linked peers closest to key (not this node), closest first. */
   closestPeers(key: Id, n: number, avoid?: Id): Id[] {
-    const ids: Id[] = [];
-    for (const peer of this.peers.values()) if (!peer.suspected && peer.id !== avoid) ids.push(peer.id);
-    return closestOf(key, ids, n);
+    const ranker = new Ranker(key, idWord(key, 0), idWord(key, 1), n);
+    for (const peer of this.peers.values()) if (!peer.suspected && peer.id !== avoid) ranker.offer(peer.id, peer.hi!, peer.lo!);
+    return ranker.ids;
   }
 
   /** Is some live link in this bucket (what greedy routing needs for progress into it)? */
@@ -243,15 +264,51 @@ export class RoutingTable {
   }
 }
 
-/** The n ids closest to key, closest first: a bounded insertion, cheaper than sorting every link. */
-function closestOf(key: Id, ids: readonly Id[], n: number): Id[] {
-  const out: Id[] = [];
-  for (const id of ids) {
-    if (out.length === n && compareDistance(key, id, out[n - 1]!) >= 0) continue;
-    let i = out.length;
-    while (i > 0 && compareDistance(key, id, out[i - 1]!) < 0) i--;
-    out.splice(i, 0, id);
-    if (out.length > n) out.pop();
+/**
+ * The n ids offered that are closest to a key, closest first: a bounded insertion, cheaper than sorting
+ * every link. Each id comes with its first two words (idWord), and its distance to the key is compared
+ * on those first: XOR distance orders like its bits from the top, so the words decide as the strings
+ * would whenever they differ (nearly always); only a tie on 64 bits compares the strings.
+ */
+class Ranker {
+  readonly ids: Id[] = [];
+  /** The distances' first two words, by rank. */
+  private readonly hi: number[] = [];
+  private readonly lo: number[] = [];
+
+  constructor(
+    private readonly key: Id,
+    private readonly keyHi: number,
+    private readonly keyLo: number,
+    private readonly n: number,
+  ) {}
+
+  /** Ranks id (with its words); returns its rank, or -1 if it is not among the n closest so far. */
+  offer(id: Id, idHi: number, idLo: number): number {
+    const x = (idHi ^ this.keyHi) >>> 0;
+    const y = (idLo ^ this.keyLo) >>> 0;
+    const { ids, hi, lo, n } = this;
+    let i = ids.length;
+    while (i > 0) {
+      const h = hi[i - 1]!;
+      const l = lo[i - 1]!;
+      if (x > h || (x === h && (y > l || (y === l && compareDistance(this.key, id, ids[i - 1]!) >= 0)))) break;
+      i--;
+    }
+    if (i >= n) return -1;
+    insertBounded(ids, i, id, n);
+    insertBounded(hi, i, x, n);
+    insertBounded(lo, i, y, n);
+    return i;
   }
-  return out;
+}
+
+/**
+ * Puts x at index i of a list kept at most n long (the last one falls off when it is full). Not
+ * `splice`, which makes an array of what it removed on every call: these lists are ranked per link.
+ */
+function insertBounded<T>(list: T[], i: number, x: T, n: number): void {
+  let k = list.length < n ? list.length : n - 1;
+  for (; k > i; k--) list[k] = list[k - 1]!;
+  list[i] = x;
 }

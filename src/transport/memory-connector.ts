@@ -4,7 +4,7 @@
 // carrier that swaps an envelope's fingerprint breaks the link exactly as it would with real DTLS.
 import type { Clock } from '../core/clock.ts';
 import { SelfmeshError } from '../core/errors.ts';
-import type { Id } from '../core/id.ts';
+import { toHex, type Id } from '../core/id.ts';
 import type { Identity, SignatureScheme } from '../core/identity.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Connector, Link, SignalEnvelope } from './link.ts';
@@ -39,7 +39,8 @@ function answered(network: MemoryNetwork) {
   return map;
 }
 
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+/** Tokens and stand-in fingerprints: flat hex strings, made without an array of pieces. */
+const hex = toHex;
 
 export class MemoryConnector implements Connector {
   private pending = new Map<string, PendingOffer>();

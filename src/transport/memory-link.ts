@@ -89,10 +89,11 @@ export class MemoryLink implements Link {
     // bufferedAmount is always 0 here, so `drain` never fires: keeping its listeners would only cost memory.
     if (type === 'drain') return () => undefined;
     // Lists are replaced, not grown in place: exact-size arrays (a pushed-to array reserves 17 slots,
-    // and a simulated node holds dozens of links), and a listener removed during an emit is safe.
+    // and so does a spread into a literal: a simulated node holds dozens of links), and a listener
+    // removed during an emit is safe.
     const l = listener as unknown as Listener<Uint8Array> & Listener<{ reason: string }>;
-    if (type === 'message') this.messageListeners = [...this.messageListeners, l];
-    else this.closeListeners = [...this.closeListeners, l];
+    if (type === 'message') this.messageListeners = appended(this.messageListeners, l);
+    else this.closeListeners = appended(this.closeListeners, l);
     if (type === 'message' && this.early) {
       const early = this.early;
       this.early = null;
@@ -122,6 +123,14 @@ export class MemoryLink implements Link {
     this.network.forget(this);
     for (const l of this.closeListeners) l({ reason });
   }
+}
+
+/** A copy of `list` with `x` at the end, of exactly that length. */
+function appended<T>(list: readonly T[], x: T): T[] {
+  const out = new Array<T>(list.length + 1);
+  for (let i = 0; i < list.length; i++) out[i] = list[i]!;
+  out[list.length] = x;
+  return out;
 }
 
 /** Appends a frame to a link's ring of frames in flight (a power of two long, doubled when full). */
