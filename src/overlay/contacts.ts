@@ -4,6 +4,11 @@ import type { Id } from '../core/id.ts';
 export class Contacts {
   /** id → the linked peer that told us about it (linked to it, so a good first hop to signal it). */
   private known = new Map<Id, Id | undefined>();
+  /**
+   * Bumped when an id is added that was not known: a scan that found no contact worth a link finds none
+   * again until then (a known one told again, or one removed, adds no candidate).
+   */
+  version = 0;
 
   constructor(
     private readonly self: Id,
@@ -12,7 +17,7 @@ export class Contacts {
 
   add(id: Id, introducer?: Id): void {
     if (id === this.self) return;
-    this.known.delete(id);
+    if (!this.known.delete(id)) this.version++;
     this.known.set(id, introducer === id ? undefined : introducer);
     if (this.known.size > this.capacity) this.known.delete(this.known.keys().next().value!);
   }

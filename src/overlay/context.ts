@@ -65,4 +65,8 @@ export interface OverlayContext {
 export interface ReadyTold {
   we: boolean;
   they: boolean;
+  /** Whether the answering end needs the link, as its answer said (see `Peer.theyNeed`; true if absent). */
+  answererNeeds?: boolean;
+  /** Set on the answering end: this is the end that answered (so its answer told `answererNeeds`). */
+  answered?: boolean;
 }

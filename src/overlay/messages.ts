@@ -56,8 +56,12 @@ export const SignalEnvelopeSchema = v.object({
 /** Body of the routed `ov.signal`: the signed offer, and whether the offerer wants us as a neighbour. */
 /** `ready`: the offerer has joined (so the link needs no `ov.readyn` from it). */
 export const SignalRequest = v.object({ offer: SignalEnvelopeSchema, neighbour: v.boolean(), ready: v.optional(v.boolean()) });
-/** Reply to `ov.signal`: the signed answer, and whether the answerer has joined. */
-export const SignalAnswer = v.object({ answer: SignalEnvelopeSchema, ready: v.boolean() });
+/**
+ * Reply to `ov.signal`: the signed answer, whether the answerer has joined, and whether it needs the link
+ * itself (absent: it does). An answerer that takes a link only because the offerer wants it says so here
+ * rather than in an `ov.need` frame at its next maintenance round.
+ */
+export const SignalAnswer = v.object({ answer: SignalEnvelopeSchema, ready: v.boolean(), need: v.optional(v.boolean()) });
 export type SignalAnswer = v.InferOutput<typeof SignalAnswer>;
 
 /** Body of the routed `ov.closest` and `ov.join` requests. */

@@ -91,7 +91,7 @@ export class OverlaySignaling {
       }
       connector.complete(reply.output.answer);
       const opened = await link;
-      return this.ctx.addLink(opened, { we: ready, they: reply.output.ready });
+      return this.ctx.addLink(opened, { we: ready, they: reply.output.ready, answererNeeds: reply.output.need ?? true });
     } catch (e) {
       cancel();
       counters.inc('overlay.connect.failed');
@@ -162,15 +162,18 @@ export class OverlaySignaling {
       throw e;
     }
     const ready = this.ctx.joined;
+    // A link we would not have asked for (taken because the offerer wants us as a neighbour, or to be
+    // polite) is one we do not need: say so now. A stale half being replaced keeps the usual assumption.
+    const need = linked !== undefined || table.wants(offer.from);
     answered.link.then(
       (link) => {
         // The stale half goes only now that its replacement is open.
         if (linked && table.get(offer.from) === linked) this.ctx.dropLink(offer.from, 'replaced');
-        return this.ctx.addLink(link, { we: ready, they: offererReady });
+        return this.ctx.addLink(link, { we: ready, they: offererReady, answererNeeds: need, answered: true });
       },
       () => this.ctx.counters.inc('overlay.connect.answerFailed'),
     );
-    return { answer: answered.envelope, ready };
+    return need ? { answer: answered.envelope, ready } : { answer: answered.envelope, ready, need };
   }
 
   /** A claim to be near us is believed only if the offerer is about as close as our own neighbours. */

@@ -11,7 +11,7 @@ import type { Identity, SignatureScheme } from '../core/identity.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Connector, Link } from '../transport/link.ts';
 import { MethodTable } from '../transport/methods.ts';
-import { Rpc, type RequestOptions } from '../transport/rpc.ts';
+import { Rpc, type RequestOptions, type RpcOptions } from '../transport/rpc.ts';
 import { DEFAULT_OVERLAY_CONFIG, type OverlayConfig } from './config.ts';
 import { Contacts } from './contacts.ts';
 import type { OverlayContext, ReadyTold, OverlayEvents } from './context.ts';
@@ -65,7 +65,10 @@ export interface OverlayStats {
 
 /** How long join waits for its links to acknowledge that it is ready. */
 const READY_WAIT_MS = 2_000;
-/** Links named in `ov.ready` (closest first): a few more than the neighbourhood, which the join linked. */
+/**
+ * Links asked `ov.ready` at the end of a join, and named in it (closest first): a few more than the
+ * neighbourhood, which the join linked.
+ */
 const READY_NAMES = 12;
 
 type State = 'idle' | 'joining' | 'running' | 'stopped';
@@ -93,6 +96,13 @@ export class Overlay {
   private neighbourCheckQueued = false;
   private recentLosses: Array<{ id: Id; at: number }> = [];
   private earlyReady = new Set<Id>();
+  /** Every link's Rpc reads the same options (an Rpc keeps its options object). */
+  private rpcOptions: RpcOptions | undefined;
+  /** A link closed under its peer (one function for every link's Rpc, not a closure per link). */
+  private readonly onLinkClose = (rpc: Rpc, reason: string): void => {
+    const peer = this.table.get(rpc.link.remoteId);
+    if (peer?.rpc === rpc) this.detach(peer, reason);
+  };
 
   constructor(private readonly opts: OverlayOptions) {
     this.id = opts.identity.id;
@@ -169,10 +179,14 @@ export class Overlay {
       if (this.state === 'joining') this.state = 'running';
     }
     if (joinedSome && this.state === 'running') linkFarBuckets(this.maintenance).catch(() => this.counters.inc('overlay.join.farLinksFailed'));
-    // From now on we may be responsible for keys: peers may route to us. Join resolves once our links
-    // have heard it (or a short wait passed), so that a joined node is one that routes reach.
-    const ready = { neighbours: this.table.closestPeers(this.id, READY_NAMES) };
-    const told = [...this.table.peers.values()].map((peer) => peer.rpc.request(METHOD.ready, ready, { timeoutMs: READY_WAIT_MS }));
+    // From now on we may be responsible for keys: peers may route to us. Join resolves once our closest
+    // links have heard it (or a short wait passed), so that a joined node is one that routes reach: a
+    // route to a key near us comes through them. The other links (the bootstrap's, far ones) are told
+    // in a notice, which arrives as soon, without a reply to wait for or the names they have no use for.
+    const named = this.table.closestPeers(this.id, READY_NAMES);
+    const ready = { neighbours: named };
+    const told = named.map((id) => this.table.get(id)!.rpc.request(METHOD.ready, ready, { timeoutMs: READY_WAIT_MS }));
+    for (const peer of this.table.peers.values()) if (!named.includes(peer.id)) peer.rpc.notify(METHOD.readyNotice, null);
     this.detector.start();
     this.maintenance.start();
     // The first round comes soon: it fills the holes join left and cross-checks the neighbourhood.
@@ -206,22 +220,21 @@ export class Overlay {
     }
     const placement = this.table.placement(id);
     const now = clock.now();
+    // Both ends start from the same assumption (by how the link was signaled), so only a change is told:
+    // a bootstrap link is the joiner's way in, not a place in its table (it may be evicted first); an
+    // overlay link is needed unless its answer said otherwise.
+    const assumed = link.via !== 'server';
+    const answererNeeds = ready?.answererNeeds ?? assumed;
     const peer: Peer = {
-      id, link, rpc: new Rpc(link, this.methods, { clock, counters: this.counters }),
+      id, link, rpc: new Rpc(link, this.methods, (this.rpcOptions ??= { clock, counters: this.counters })),
       bucket: placement.bucket, slot: placement.slot, linkedAt: now,
       lastHeard: now, lastPingAt: now, missedPings: 0, pingInFlight: false, suspected: false,
-      // A bootstrap link is the joiner's way in, not a place in its table: it may be evicted first.
-      // Both ends start from the same assumption (by how the link was signaled), so only a change is told.
-      theyNeed: link.via !== 'server', toldNeed: link.via !== 'server', joining: true,
+      theyNeed: ready?.answered ? assumed : answererNeeds, toldNeed: ready?.answered ? answererNeeds : assumed, joining: true,
       // Every field a peer ever gets, set now: peers of one shape keep the table's loops monomorphic.
       neighbour: false, theirNeighbours: undefined, hi: idWord(id, 0), lo: idWord(id, 1),
     };
-    link.on('message', () => {
-      peer.lastHeard = clock.now();
-    });
-    link.on('close', ({ reason }) => {
-      if (this.table.get(id) === peer) this.detach(peer, reason);
-    });
+    peer.rpc.heard = peer;
+    peer.rpc.onLinkClose = this.onLinkClose;
     this.table.add(peer);
     if (this.earlyReady.has(id) || ready?.they) peer.joining = false;
     this.earlyReady.clear();

@@ -45,6 +45,8 @@ export class RoutingTable {
   /** The buckets that hold a peer, in increasing order. */
   private bucketOrder: number[] = [];
   private neighbourCache: Id[] | null = null;
+  /** Bumped whenever what `wants` answers may change: a peer added or removed, a suspicion. */
+  version = 0;
   /** The peers whose `neighbour` flag is set. */
   private flagged: Id[] = [];
   /** The first two words of this node's id. */
@@ -77,6 +79,7 @@ export class RoutingTable {
 
   add(peer: Peer): void {
     if (this.peers.has(peer.id)) this.remove(peer.id);
+    this.version++;
     peer.hi ??= idWord(peer.id, 0);
     peer.lo ??= idWord(peer.id, 1);
     this.peers.set(peer.id, peer);
@@ -107,6 +110,7 @@ export class RoutingTable {
   remove(id: Id): Peer | undefined {
     const peer = this.peers.get(id);
     if (!peer) return undefined;
+    this.version++;
     this.peers.delete(id);
     const key = slotKey(peer.bucket, peer.slot);
     const left = (this.slotCounts.get(key) ?? 1) - 1;
@@ -129,6 +133,7 @@ export class RoutingTable {
 
   /** Call when a peer's suspicion changes: suspected peers are not counted as neighbours. */
   invalidate(): void {
+    this.version++;
     this.neighbourCache = null;
   }
 

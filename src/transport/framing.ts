@@ -28,17 +28,26 @@ export const DEFAULT_FRAMING: FramingLimits = {
   pendingTimeoutMs: 30_000,
 };
 
+/** The message as one WHOLE frame (a copy), or null if it needs chunks: most messages, no array. */
+export function wholeFrame(message: Uint8Array, limits: FramingLimits = DEFAULT_FRAMING): Uint8Array | null {
+  if (message.length + 1 > limits.frameMax) return null;
+  const frame = new Uint8Array(message.length + 1);
+  frame[0] = WHOLE;
+  frame.set(message, 1);
+  return frame;
+}
+
+/** The message in a WHOLE frame, or null if the frame is anything else (a chunk, or malformed). */
+export function unwrapWhole(frame: Uint8Array, limits: FramingLimits = DEFAULT_FRAMING): Uint8Array | null {
+  return frame.length > 0 && frame.length <= limits.frameMax && frame[0] === WHOLE ? frame.subarray(1) : null;
+}
+
 export class Framer {
   private nextMessage = 1;
   constructor(private readonly limits: FramingLimits = DEFAULT_FRAMING) {}
 
-  /** The message as one WHOLE frame (a copy), or null if it needs chunks: most messages, no array. */
   whole(message: Uint8Array): Uint8Array | null {
-    if (message.length + 1 > this.limits.frameMax) return null;
-    const frame = new Uint8Array(message.length + 1);
-    frame[0] = WHOLE;
-    frame.set(message, 1);
-    return frame;
+    return wholeFrame(message, this.limits);
   }
 
   split(message: Uint8Array): Uint8Array[] {

@@ -7,7 +7,7 @@ import type { Clock, TimerHandle } from '../core/clock.ts';
 import { decode, encodeTransient } from '../core/codec.ts';
 import { Counters } from '../core/counters.ts';
 import { type ErrorCode, SelfmeshError, errorMessage, isSelfmeshError } from '../core/errors.ts';
-import { DEFAULT_FRAMING, Framer, Reassembler } from './framing.ts';
+import { DEFAULT_FRAMING, Framer, Reassembler, type FramingLimits, unwrapWhole, wholeFrame } from './framing.ts';
 import type { Link } from './link.ts';
 import type { CallContext, MethodTable } from './methods.ts';
 import { Outbox } from './outbox.ts';
@@ -52,9 +52,16 @@ interface PendingRequest {
 }
 
 export class Rpc {
-  readonly stats: RpcStats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
-  private readonly framer: Framer;
-  private readonly reassembler: Reassembler;
+  // Counts in fields of their own, not an object per link (read through `stats`).
+  private messagesIn = 0;
+  private messagesOut = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private dropped = 0;
+  private readonly limits: FramingLimits;
+  /** Made for the first message that needs chunks, sent or received: most links carry whole frames only. */
+  private framer: Framer | null = null;
+  private reassembler: Reassembler | null = null;
   private readonly outbox: Outbox;
   /**
    * Requests awaiting a reply: the first in two fields, any others in a map made while there are some.
@@ -69,8 +76,15 @@ export class Rpc {
   private nextId = 1;
   private incoming = 0;
   private closed = false;
-  private readonly offs: Array<() => void>;
   private call: CallContext | null = null;
+  /**
+   * The owner's record of this link, if any: its `lastHeard` is stamped with the time of every frame
+   * that arrives, once the frame is handled (the failure detector's heartbeat). A field rather than
+   * one more listener per link: a simulated node holds dozens of links, each with its closures.
+   */
+  heard: { lastHeard: number } | null = null;
+  /** Called when the link closes while this Rpc is open (not when its owner closes it): one function for all links. */
+  onLinkClose: ((rpc: Rpc, reason: string) => void) | null = null;
 
   constructor(
     readonly link: Link,
@@ -79,13 +93,25 @@ export class Rpc {
   ) {
     // Shared unless this link has its own bound: a node holds dozens of links.
     const limits = opts.maxMessageBytes === undefined ? DEFAULT_FRAMING : { ...DEFAULT_FRAMING, messageMax: opts.maxMessageBytes };
-    this.framer = new Framer(limits);
-    this.reassembler = new Reassembler(opts.clock, limits);
+    this.limits = limits;
     this.outbox = new Outbox(link);
     this.counters = opts.counters ?? new Counters();
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxIncoming = opts.maxIncoming ?? 256;
-    this.offs = [link.on('message', (frame) => this.onFrame(frame)), link.on('close', ({ reason }) => this.close(reason))];
+    // Never removed: a closed Rpc ignores its link, and the link is closed with it or soon after.
+    link.on('message', (frame) => {
+      this.onFrame(frame);
+      if (this.heard !== null) this.heard.lastHeard = this.opts.clock.now();
+    });
+    link.on('close', ({ reason }) => {
+      if (this.closed) return;
+      this.close(reason);
+      this.onLinkClose?.(this, reason);
+    });
+  }
+
+  get stats(): RpcStats {
+    return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, bytesIn: this.bytesIn, bytesOut: this.bytesOut, dropped: this.dropped };
   }
 
   get isOpen(): boolean {
@@ -134,7 +160,6 @@ export class Rpc {
   close(reason = 'closed'): void {
     if (this.closed) return;
     this.closed = true;
-    for (const off of this.offs) off();
     this.outbox.close(reason);
     if (!this.first && !this.more) return;
     // In the order they were sent (ids grow), as a map over all of them would give.
@@ -174,15 +199,15 @@ export class Rpc {
       throw new SelfmeshError('BAD_MESSAGE', `cannot encode: ${errorMessage(e)}`);
     }
     // whole and split copy the bytes into new frames before anything else can encode.
-    const whole = this.framer.whole(bytes);
-    const frames = whole ? null : this.framer.split(bytes);
-    this.stats.messagesOut++;
-    this.stats.bytesOut += bytes.length;
+    const whole = wholeFrame(bytes, this.limits);
+    const frames = whole ? null : (this.framer ??= new Framer(this.limits)).split(bytes);
+    this.messagesOut++;
+    this.bytesOut += bytes.length;
     return whole ? this.outbox.pushOne(whole) : this.outbox.push(frames!);
   }
 
   private drop(reason: string): void {
-    this.stats.dropped++;
+    this.dropped++;
     this.counters.inc(`rpc.dropped.${reason}`);
   }
 
@@ -190,7 +215,7 @@ export class Rpc {
     if (this.closed) return;
     let message: Uint8Array | null;
     try {
-      message = this.reassembler.push(frame);
+      message = unwrapWhole(frame, this.limits) ?? (this.reassembler ??= new Reassembler(this.opts.clock, this.limits)).push(frame);
     } catch (e) {
       this.drop(isSelfmeshError(e, 'TOO_LARGE') ? 'too-large' : 'bad-frame');
       return;
@@ -203,8 +228,8 @@ export class Rpc {
       this.drop('undecodable');
       return;
     }
-    this.stats.messagesIn++;
-    this.stats.bytesIn += message.length;
+    this.messagesIn++;
+    this.bytesIn += message.length;
     if (!Array.isArray(envelope)) return this.drop('bad-envelope');
     const [type] = envelope;
     if (type === REQUEST && envelope.length === 4 && isUint(envelope[1]) && typeof envelope[2] === 'string') {

@@ -1,10 +1,12 @@
 // Frames the overlay spares: acknowledgements that an answer makes redundant, readiness told in the
-// link's own signals, introductions of nodes that are linked already or cannot be close.
+// link's own signals, introductions of nodes that are linked already or cannot be close, `ov.need`
+// where the answer said it, replies to `ov.ready` from links that are not the joiner's closest.
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { decode } from '../../src/core/codec.ts';
 import type { Id } from '../../src/core/id.ts';
 import { DEFAULT_OVERLAY_CONFIG } from '../../src/overlay/config.ts';
+import type { RoutingTable } from '../../src/overlay/routing-table.ts';
 import { joinAtRate } from '../../sim/scenarios.ts';
 import { SimWorld } from '../../sim/world.ts';
 
@@ -30,6 +32,11 @@ function recordFrames(world: SimWorld): Sent[] {
     transmit(from, frame);
   };
   return sent;
+}
+
+/** A node's routing table (private to the overlay): the test reads what the node would want. */
+function tableOf(world: SimWorld, id: Id): RoutingTable {
+  return (world.nodes.get(id)!.overlay as unknown as { table: RoutingTable }).table;
 }
 
 async function room(n: number, seed: number) {
@@ -105,5 +112,47 @@ describe('overlay frames', () => {
     // And the neighbourhood is still right: the joiner is linked to its true closest nodes.
     const truth = world.liveJoined.filter((id) => id !== joiner.id).sort((x, y) => (BigInt(`0x${x}`) ^ BigInt(`0x${joiner.id}`)) < (BigInt(`0x${y}`) ^ BigInt(`0x${joiner.id}`)) ? -1 : 1);
     for (const id of truth.slice(0, DEFAULT_OVERLAY_CONFIG.neighbourhoodSize)) expect(joiner.overlay.isLinked(id)).toBe(true);
+  });
+
+  it('an answerer that does not need the link says so in its answer: no ov.need for it afterwards', async () => {
+    const { world, sent } = await room(80, 24);
+    const ids = world.liveJoined;
+    // A pair not linked where the offerer wants the link and the answerer would not have asked for it
+    // (a far slot it has covered).
+    let pair: [Id, Id] | undefined;
+    for (const a of ids) {
+      const t = ids.find((x) => x !== a && !world.nodes.get(a)!.overlay.isLinked(x) && tableOf(world, a).wants(x) && !tableOf(world, x).wants(a));
+      if (t) {
+        pair = [a, t];
+        break;
+      }
+    }
+    expect(pair).toBeDefined();
+    const [aId, tId] = pair!;
+    sent.length = 0;
+    expect(await world.sim.settle(world.nodes.get(aId)!.overlay.connect(tId), 20_000)).toBe(true);
+    // Past two maintenance rounds on both sides: the answerer's trim finds the link as it said.
+    await world.sim.runFor(3 * DEFAULT_OVERLAY_CONFIG.maintenanceMs);
+    expect(world.nodes.get(aId)!.overlay.isLinked(tId)).toBe(true);
+    expect(sent.filter((s) => s.from === tId && s.to === aId && s.method === 'ov.need')).toEqual([]);
+    expect(tableOf(world, aId).get(tId)!.theyNeed).toBe(false);
+  });
+
+  it('a joiner asks its closest links ov.ready and tells the others in ov.readyn', async () => {
+    const { world, sent } = await room(150, 25);
+    sent.length = 0;
+    const joiner = world.addNode();
+    await world.sim.settle(world.startJoin(joiner), 30_000);
+    const asked = sent.filter((s) => s.from === joiner.id && s.method === 'ov.ready');
+    const named = new Set((asked[0]!.body as { neighbours: Id[] }).neighbours);
+    expect(new Set(asked.map((s) => s.to))).toEqual(named);
+    const told = sent.filter((s) => s.from === joiner.id && s.method === 'ov.readyn');
+    expect(told.length).toBeGreaterThan(0);
+    for (const s of told) expect(named.has(s.to)).toBe(false);
+    // Every link heard it: none still takes the joiner for a joiner.
+    await world.sim.runFor(1_000);
+    for (const id of world.nodes.get(joiner.id)!.overlay.links().map((l) => l.id)) {
+      expect(tableOf(world, id).get(joiner.id)?.joining).toBe(false);
+    }
   });
 });
