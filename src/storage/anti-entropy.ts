@@ -55,7 +55,9 @@ export class AntiEntropy {
     const toFetch: Id[] = [];
     for (const [key, stamp] of theirs) {
       const m = replica.stamp(key);
-      if ((!m || compareStamp(stamp, m) > 0) && placement.isResponsible(key) && !replica.wasCollected(key, stamp)) toFetch.push(key);
+      // Only keys this node holds for good in its own view: one it would merely accept (the slack ranks)
+      // it would drop again at its next handoff pass, and fetch again at the next round.
+      if ((!m || compareStamp(stamp, m) > 0) && placement.isHolder(key) && !replica.wasCollected(key, stamp)) toFetch.push(key);
     }
     if (toPush.length) await this.mover.move(peer, toPush, 'anti-entropy');
     const fetched = await this.fetch(peer, toFetch);

@@ -48,6 +48,12 @@ export const OfferBody = v.strictObject({
   items: v.pipe(v.array(v.strictObject({ key: IdS, stamp: StampSchema })), v.maxLength(MAX_BATCH)),
   /** The sender is leaving: it no longer counts as a holder (the receiver may take its place). */
   leaving: v.optional(v.literal(true)),
+  /**
+   * An anti-entropy offer: the receiver takes only keys it holds for good in its own view, not those it
+   * would accept within the slack ranks. Where two views differ on who is the r-th holder, the slack
+   * made a key go to the node every round and be dropped again by its next handoff pass.
+   */
+  sync: v.optional(v.literal(true)),
   /** The sender's own replication target (replication-policy.ts). */
   r: v.optional(RSchema),
 });

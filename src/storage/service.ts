@@ -39,7 +39,7 @@ export class Service {
         // A leaving node hands its records over: judge responsibility as the room will be without it.
         if (b.leaving) this.ctx.placement.markLeaving(c.from);
         if (b.r !== undefined) this.ctx.policy.hear(c.from, b.r);
-        return this.offer(b.items);
+        return this.offer(b.items, b.sync === true);
       }),
     );
     methods.register(M.push, PushBody, (b, c) => this.guard(M.push, c.from, () => this.push(b.items, c.from)));
@@ -73,7 +73,8 @@ export class Service {
     return { record: null };
   }
 
-  private offer(items: Array<{ key: Id; stamp: Stamp }>): OfferResult {
+  /** `sync`: an anti-entropy offer, taken only for keys this node holds for good (see OfferBody). */
+  private offer(items: Array<{ key: Id; stamp: Stamp }>, sync = false): OfferResult {
     const out: OfferResult = { want: [], have: [], pending: [], refused: [], r: this.ctx.policy.ownR };
     const now = this.ctx.clock.now();
     if (this.promised.size > 10_000) {
@@ -81,7 +82,7 @@ export class Service {
       for (const [key, p] of this.promised) if (p.until <= now) this.promised.delete(key);
     }
     for (const { key, stamp } of items) {
-      if (!this.ctx.placement.isResponsible(key)) {
+      if (sync ? !this.ctx.placement.isHolder(key) : !this.ctx.placement.isResponsible(key)) {
         out.refused.push(key);
         continue;
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from '../../src/core/codec.ts';
 import type { Id } from '../../src/core/id.ts';
-import { contentOf, keyFor } from '../../src/storage/records.ts';
+import { contentOf, keyFor, stampOf } from '../../src/storage/records.ts';
 import { Cluster } from './helpers/ideal-overlay.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -132,6 +132,22 @@ describe('handoff, re-replication and anti-entropy', () => {
     expect(text((await c.node(h1).storage.local(key))?.value)).toBe('v2');
     // Nothing left to do.
     expect(await c.node(h0).storage.syncWith(h1)).toEqual({ pushed: 0, fetched: 0 });
+  });
+
+  it('an anti-entropy offer is taken only by a holder, not by a node within the slack ranks', async () => {
+    const c = await Cluster.create(10);
+    const key = keyFor('slack');
+    await c.outsider(key).storage.put(key, bytes('v1'));
+    await c.settle();
+    const [h0, , , fourth] = c.closest(key, 4) as [Id, Id, Id, Id];
+    expect(c.node(fourth).storage.holds(key)).toBe(false);
+    const rec = (await c.node(h0).storage.local(key))!;
+    const items = [{ key, stamp: [...stampOf(rec)] }];
+    const from = c.net.port(h0);
+    // Handoff may place a key on the slack ranks while views differ; anti-entropy must not, or a key
+    // bounces between two nodes whose views differ on who is third, every round.
+    expect(await from.call(fourth, 'storage.offer', { items, sync: true })).toMatchObject({ refused: [key], want: [] });
+    expect(await from.call(fourth, 'storage.offer', { items })).toMatchObject({ refused: [], want: [key] });
   });
 
   it('runs anti-entropy on its own timer', async () => {
