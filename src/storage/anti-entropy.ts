@@ -8,6 +8,7 @@ import { type StorageContext, callPeer } from './context.ts';
 import { BUCKETS, FetchReply, M, MAX_BATCH, SyncReply, type SyncResult } from './messages.ts';
 import { compareStamp, type Stamp } from './records.ts';
 import type { Mover } from './repair.ts';
+import { keepsKey } from './handoff.ts';
 
 interface Summary {
   buckets: string[];
@@ -37,7 +38,7 @@ export class AntiEntropy {
 
   /** Compares summaries with peer and moves what differs both ways. Returns keys pushed and fetched. */
   async syncWith(peer: Id): Promise<{ pushed: number; fetched: number }> {
-    const { replica, placement } = this.ctx;
+    const { replica } = this.ctx;
     const mine = this.summary(peer);
     this.ctx.meters.controlBytes += encode(mine.buckets).length;
     const reply = await callPeer(this.ctx, peer, M.sync, { buckets: mine.buckets, r: this.ctx.policy.ownR }, SyncReply);
@@ -55,9 +56,8 @@ export class AntiEntropy {
     const toFetch: Id[] = [];
     for (const [key, stamp] of theirs) {
       const m = replica.stamp(key);
-      // Only keys this node holds for good in its own view: one it would merely accept (the slack ranks)
-      // it would drop again at its next handoff pass, and fetch again at the next round.
-      if ((!m || compareStamp(stamp, m) > 0) && placement.isHolder(key) && !replica.wasCollected(key, stamp)) toFetch.push(key);
+      // Only keys this node keeps (see keepsKey): one it merely accepts it would drop again and fetch again.
+      if ((!m || compareStamp(stamp, m) > 0) && keepsKey(this.ctx, key) && !replica.wasCollected(key, stamp)) toFetch.push(key);
     }
     if (toPush.length) await this.mover.move(peer, toPush, 'anti-entropy');
     const fetched = await this.fetch(peer, toFetch);

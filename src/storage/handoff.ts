@@ -159,12 +159,12 @@ export class Handoff {
 
   /** After moves: unconfirmed keys are retried by a later pass; a former holder drops what all confirmed. */
   private async settle(byTarget: Map<Id, Id[]>, leaving: Map<Id, { holders: Id[]; stamp: Stamp }>, confirmed: Map<Id, Set<Id>>): Promise<void> {
-    const { placement, replica } = this.ctx;
+    const { replica } = this.ctx;
     for (const [target, keys] of byTarget) for (const k of keys) if (!confirmed.get(target)!.has(k)) this.unconfirmed.add(k);
     for (const [key, { holders, stamp }] of leaving) {
       if (!holders.every((h) => confirmed.get(h)?.has(key))) continue;
       // Still ours to drop only if no newer write arrived meanwhile and we are still not a holder.
-      if (placement.isHolder(key) || (this.ctx.policy.keepsExtras && placement.isResponsible(key))) continue;
+      if (keepsKey(this.ctx, key)) continue;
       if (await replica.drop(key, stamp)) {
         this.lastPlan.delete(key);
         this.unconfirmed.delete(key);
@@ -180,3 +180,11 @@ export function pusherFor(holders: Id[], target: Id): Id | undefined {
   return holders.find((h) => h !== target);
 }
 
+/**
+ * Whether this node keeps key for good, in its own view: a holder, or (while the policy keeps extra
+ * copies) within the slack ranks. Anti-entropy moves a key only to a node that keeps it: one that merely
+ * accepts it would drop it again at its next pass, and get it again at the next round.
+ */
+export function keepsKey(ctx: StorageContext, key: Id): boolean {
+  return ctx.placement.isHolder(key) || (ctx.policy.keepsExtras && ctx.placement.isResponsible(key));
+}

@@ -49,9 +49,9 @@ export const OfferBody = v.strictObject({
   /** The sender is leaving: it no longer counts as a holder (the receiver may take its place). */
   leaving: v.optional(v.literal(true)),
   /**
-   * An anti-entropy offer: the receiver takes only keys it holds for good in its own view, not those it
-   * would accept within the slack ranks. Where two views differ on who is the r-th holder, the slack
-   * made a key go to the node every round and be dropped again by its next handoff pass.
+   * An anti-entropy offer: the receiver takes only keys it keeps in its own view (a holder, or a kept
+   * extra copy), not those it would merely accept within the slack ranks. Where two views differed on
+   * who is the r-th holder, the slack made a key go to the node every round and be dropped again.
    */
   sync: v.optional(v.literal(true)),
   /** The sender's own replication target (replication-policy.ts). */

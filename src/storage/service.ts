@@ -7,7 +7,7 @@ import type { MethodTable } from '../transport/methods.ts';
 import type { AntiEntropy } from './anti-entropy.ts';
 import type { Cas } from './cas.ts';
 import type { StorageContext } from './context.ts';
-import type { Handoff } from './handoff.ts';
+import { keepsKey, type Handoff } from './handoff.ts';
 import { CasBody, FetchBody, GetBody, M, OfferBody, PushBody, PutBody, SyncBody, type OfferResult, type PushResult } from './messages.ts';
 import { compareStamp, contentOf, recordBytes, stampOf, type DataRecord, type Stamp } from './records.ts';
 
@@ -73,7 +73,7 @@ export class Service {
     return { record: null };
   }
 
-  /** `sync`: an anti-entropy offer, taken only for keys this node holds for good (see OfferBody). */
+  /** `sync`: an anti-entropy offer, taken only for keys this node keeps (see OfferBody). */
   private offer(items: Array<{ key: Id; stamp: Stamp }>, sync = false): OfferResult {
     const out: OfferResult = { want: [], have: [], pending: [], refused: [], r: this.ctx.policy.ownR };
     const now = this.ctx.clock.now();
@@ -82,7 +82,7 @@ export class Service {
       for (const [key, p] of this.promised) if (p.until <= now) this.promised.delete(key);
     }
     for (const { key, stamp } of items) {
-      if (sync ? !this.ctx.placement.isHolder(key) : !this.ctx.placement.isResponsible(key)) {
+      if (sync ? !keepsKey(this.ctx, key) : !this.ctx.placement.isResponsible(key)) {
         out.refused.push(key);
         continue;
       }
