@@ -3,7 +3,7 @@
 // key. From both it answers what the tests and the benchmark check: live replicas of the acknowledged
 // write, lost keys, keys below r, true holders that disagree, and whether a read returned the right value.
 import { encode } from '../src/core/codec.ts';
-import type { Id } from '../src/core/id.ts';
+import { sameBytes, type Id } from '../src/core/id.ts';
 import { MemoryStore } from '../src/storage/memory-store.ts';
 import { compareStamp, contentOf, stampOf, type Stamp, type StoredRecord } from '../src/storage/records.ts';
 
@@ -160,12 +160,6 @@ export class StorageOracle {
     for (const held of this.holdings.get(key)?.values() ?? []) return held.bytes;
     return 0;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export function matches(value: Uint8Array | null, state: KeyState): boolean {

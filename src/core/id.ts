@@ -24,6 +24,13 @@ export function isId(value: unknown): value is Id {
  * concatenations that V8 keeps (and walks) for every id held in a table; ids are compared and used as
  * Map keys all the time.
  */
+/** Whether two byte arrays hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function toHex(bytes: Uint8Array): string {
   const codes = new Array<number>(bytes.length * 2);
   for (let i = 0; i < bytes.length; i++) {

@@ -2,7 +2,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
-import { hashId, type Id } from './id.ts';
+import { hashId, sameBytes, type Id } from './id.ts';
 import type { Rng } from './rng.ts';
 
 // Tables of base-point multiples with 4-bit windows instead of noble's default 6: 1,296 points for
@@ -89,10 +89,4 @@ export const simScheme: SignatureScheme = {
 export function createSimIdentity(rng: Rng): Identity {
   const publicKey = rng.bytes(32);
   return { id: hashId(publicKey), publicKey, sign: (message) => sha256(concatBytes(publicKey, message)) };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
