@@ -16,12 +16,13 @@ import { DEFAULT_OVERLAY_CONFIG, type OverlayConfig } from './config.ts';
 import { Contacts } from './contacts.ts';
 import type { OverlayContext, ReadyTold, OverlayEvents } from './context.ts';
 import { FailureDetector } from './failure-detector.ts';
-import { closestHandler, findNeighbourhood, join, linkFarBuckets } from './join.ts';
+import { closestHandler, join, linkFarBuckets } from './join.ts';
 import { leave, type BeforeLeave } from './leave.ts';
 import { Maintenance } from './maintenance.ts';
 import { ClosestReply, ClosestRequest, Empty, LeaveNotice, METHOD, ReadyBody } from './messages.ts';
 import { Stabilizer } from './neighbourhood.ts';
 import { OverlaySignaling } from './overlay-signaling.ts';
+import { Recovery } from './recovery.ts';
 import { Router, type RouteOptions, type RouteResult, type RoutedHandler } from './route.ts';
 import { RoutingTable, type Peer } from './routing-table.ts';
 import * as valibot from 'valibot';
@@ -90,11 +91,11 @@ export class Overlay {
   private readonly detector: FailureDetector;
   private readonly maintenance: Maintenance;
   private readonly stabilizer: Stabilizer;
+  private readonly recovery: Recovery;
   private readonly beforeLeave: BeforeLeave[] = [];
   private state: State = 'idle';
   private lastNeighbours: Id[] = [];
   private neighbourCheckQueued = false;
-  private recentLosses: Array<{ id: Id; at: number }> = [];
   private earlyReady = new Set<Id>();
   /** Every link's Rpc reads the same options (an Rpc keeps its options object). */
   private rpcOptions: RpcOptions | undefined;
@@ -133,7 +134,9 @@ export class Overlay {
     this.detector = new FailureDetector(this.ctx);
     this.stabilizer = new Stabilizer(this.ctx, this.signaling);
     this.stabilizer.deadCheck = (id) => this.detector.isRecentlyDead(id);
-    this.maintenance = new Maintenance(this.ctx, this.router, this.signaling, (targets) => this.recover(targets), this.stabilizer);
+    this.recovery = new Recovery(this.ctx, this.router, this.signaling, this.stabilizer, opts.bootstrap);
+    this.maintenance = new Maintenance(this.ctx, this.router, this.signaling, (targets) => this.recovery.recover(targets), this.stabilizer);
+    this.recovery.maintenance = this.maintenance;
     this.maintenance.deadCheck = (id) => this.detector.isRecentlyDead(id);
     const onReady = (from: Id, neighbours?: Id[]) => {
       const peer = this.table.get(from);
@@ -367,22 +370,9 @@ export class Overlay {
     if (this.state === 'stopped' || OWN_CLOSE.has(reason)) return;
     if (reason !== 'dead' && !this.detector.isRecentlyDead(peer.id)) this.contacts.add(peer.id);
     if (reason !== 'dead' && reason !== 'broken') this.detector.onLinkLost(peer.id);
-    this.noteLoss(peer.id);
+    this.recovery.noteLoss(peer.id);
     // Only a lost neighbour or the last link of a slot leaves a hole worth an early round.
     if (this.lastNeighbours.includes(peer.id) || !this.table.slotCovered(peer.bucket, peer.slot)) this.maintenance.scheduleRepair();
-  }
-
-  private noteLoss(id: Id): void {
-    const now = this.opts.clock.now();
-    const window = 2 * this.config.suspectSilenceMs + this.config.maintenanceMs;
-    this.recentLosses = this.recentLosses.filter((l) => now - l.at < window);
-    this.recentLosses.push({ id, at: now });
-    const lost = this.recentLosses.length;
-    if (lost >= 3 && lost >= this.config.massLossShare * (lost + this.table.size)) {
-      this.counters.inc('overlay.massLoss');
-      this.maintenance.noteMassLoss(this.recentLosses.map((l) => l.id));
-      this.recentLosses = [];
-    }
   }
 
   private onLeaveNotice(from: Id, neighbours: Id[]): void {
@@ -392,26 +382,6 @@ export class Overlay {
     this.contacts.addAll(neighbours);
     this.events.emit('leave', { id: from });
     this.maintenance.scheduleRepair();
-  }
-
-  /** After a split: reach a lost peer through the bootstrap, and find our neighbourhood through it. */
-  private async recover(targets: Id[]): Promise<boolean> {
-    if (!this.opts.bootstrap || this.state !== 'running') return false;
-    this.counters.inc('overlay.recover.attempts');
-    const links = await this.opts.bootstrap(targets.length > 0 ? { count: 1, targets } : { count: this.config.bootstrapLinks }).catch(() => [] as Link[]);
-    const link = links.find((l) => this.addLink(l));
-    if (!link) return false;
-    try {
-      this.maintenance.forgetEmptySlots();
-      const closest = await findNeighbourhood(this.ctx, this.router, link.remoteId);
-      const fits = closest.filter((id) => this.table.fitsNeighbourhood(id)).slice(0, this.config.neighbourhoodSize);
-      await Promise.all(fits.map((id) => this.signaling.connect(id, this.contacts.introducerOf(id))));
-      await this.stabilizer.stabilize({ ask: this.config.neighbourhoodSize, maxSteps: 4 });
-      this.counters.inc('overlay.recover.succeeded');
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   private queueNeighbourCheck(): void {
