@@ -54,10 +54,11 @@ export class AntiEntropy {
       }
     }
     const toFetch: Id[] = [];
+    const known = this.ctx.placement.known();
     for (const [key, stamp] of theirs) {
       const m = replica.stamp(key);
       // Only keys this node keeps (see keepsKey): one it merely accepts it would drop again and fetch again.
-      if ((!m || compareStamp(stamp, m) > 0) && keepsKey(this.ctx, key) && !replica.wasCollected(key, stamp)) toFetch.push(key);
+      if ((!m || compareStamp(stamp, m) > 0) && keepsKey(this.ctx, key, known) && !replica.wasCollected(key, stamp)) toFetch.push(key);
     }
     if (toPush.length) await this.mover.move(peer, toPush, 'anti-entropy');
     const fetched = await this.fetch(peer, toFetch);

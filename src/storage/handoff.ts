@@ -229,6 +229,8 @@ export function pusherFor(holders: Id[], target: Id): Id | undefined {
  * copies) within the slack ranks. Anti-entropy moves a key only to a node that keeps it: one that merely
  * accepts it would drop it again at its next pass, and get it again at the next round.
  */
-export function keepsKey(ctx: StorageContext, key: Id): boolean {
-  return ctx.placement.isHolder(key) || (ctx.policy.keepsExtras && ctx.placement.isResponsible(key));
+export function keepsKey(ctx: StorageContext, key: Id, known: Id[] = ctx.placement.known()): boolean {
+  const { placement } = ctx;
+  const rank = placement.rank(key, ctx.selfId, known);
+  return rank < placement.r || (ctx.policy.keepsExtras && rank < placement.r + placement.slack);
 }

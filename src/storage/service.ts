@@ -81,8 +81,9 @@ export class Service {
       // Promises whose push never came expire; forget them so the map stays bounded.
       for (const [key, p] of this.promised) if (p.until <= now) this.promised.delete(key);
     }
+    const known = this.ctx.placement.known();
     for (const { key, stamp } of items) {
-      if (sync ? !keepsKey(this.ctx, key) : !this.ctx.placement.isResponsible(key)) {
+      if (sync ? !keepsKey(this.ctx, key, known) : !this.ctx.placement.isResponsible(key, this.ctx.selfId, known)) {
         out.refused.push(key);
         continue;
       }
