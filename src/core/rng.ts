@@ -32,17 +32,24 @@ export function seededRng(seed: number): Rng {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
   };
-  let a = split();
-  let b = split();
-  let c = split();
-  let d = split();
+  // The state lives in a typed array, not in closure variables: a context slot holding a number above
+  // 2^31 is a boxed heap number, so every draw allocated four (one draw per simulated frame).
+  const st = new Uint32Array(4);
+  st[0] = split();
+  st[1] = split();
+  st[2] = split();
+  st[3] = split();
   const next = () => {
+    const a = st[0]!;
+    const b = st[1]!;
+    const c = st[2]!;
+    const d = st[3]!;
     const t = (((a + b) >>> 0) + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) >>> 0;
+    st[3] = d + 1;
+    st[0] = b ^ (b >>> 9);
+    st[1] = c + (c << 3);
+    const r = (c << 21) | (c >>> 11);
+    st[2] = r + t;
     return t / 4294967296;
   };
   return fromNext(next);

@@ -270,8 +270,10 @@ export class Rpc {
     }
     this.incoming++;
     // The handler runs after the current frame is handled, as a promise continuation would, but with
-    // one closure instead of a chain of promises: this is the hottest path of the simulator.
-    queueMicrotask(() => {
+    // one closure instead of a chain of promises: this is the hottest path of the simulator. Queued as
+    // a reaction of a settled promise, not by queueMicrotask: the same single job in the same queue, but
+    // Node wraps each queueMicrotask callback in an AsyncResource (about three times the cost).
+    RESOLVED.then(() => {
       let result: unknown;
       try {
         result = checked.handler(checked.body, this.callContext());
@@ -328,6 +330,8 @@ export class Rpc {
     }
   }
 }
+
+const RESOLVED = Promise.resolve();
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
