@@ -98,7 +98,8 @@ export class Handoff {
 
   private async pass(): Promise<void> {
     const { placement, replica, selfId } = this.ctx;
-    const joining = this.ctx.port.joined?.() === false;
+    // A joining node's view is partial: it would send records to nodes that are not their holders.
+    if (this.ctx.port.joined?.() === false) return;
     const known = placement.known();
     // A pass runs every few seconds and on every neighbourhood event; recomputing every key's holders
     // each time costs O(keys x known) for nothing when the known nodes did not change. Then only keys
@@ -122,14 +123,9 @@ export class Handoff {
       const previous = this.lastPlan.get(key);
       const retry = this.unconfirmed.has(key);
       if (previous === plan && !retry) continue;
-      const mine = holders.includes(selfId) || (keeps && placement.isResponsible(key, selfId, known));
-      // A joining node's view is partial: a record it judges not its own would go to nodes that are not
-      // its holders either, and on from there. It keeps it until it has joined (a pass runs then). Its
-      // duties as a holder go on meanwhile: it may be the last one left.
-      if (!mine && joining) continue;
       this.lastPlan.set(key, plan);
       this.unconfirmed.delete(key);
-      if (mine) this.surplusSince.delete(key);
+      if (holders.includes(selfId) || (keeps && placement.isResponsible(key, selfId, known))) this.surplusSince.delete(key);
       else if (!this.surplusSince.has(key)) this.surplusSince.set(key, this.ctx.clock.now());
       if (holders.includes(selfId)) {
         // Holders of the last plan were offered the key then (or it is unconfirmed and all are asked
