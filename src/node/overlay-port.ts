@@ -10,7 +10,6 @@ export function overlayPort(overlay: Overlay, calls: RoutedCalls): OverlayPort {
   overlay.events.on('neighbourhood', ({ added, removed }) => events.emit('neighborhood', { added, removed }));
   overlay.events.on('dead', ({ id }) => events.emit('dead', { id }));
   overlay.events.on('suspected', ({ id }) => events.emit('suspected', { id }));
-  overlay.events.on('join', ({ neighbours }) => events.emit('joined', { neighbours }));
   // A peer that left on purpose is gone as surely as a dead one: its replicas must be made again.
   overlay.events.on('leave', ({ id }) => id !== overlay.id && events.emit('dead', { id }));
   return {
@@ -22,7 +21,6 @@ export function overlayPort(overlay: Overlay, calls: RoutedCalls): OverlayPort {
     // A suspected link is left out: storage then re-replicates its keys at once rather than after the
     // second opinion (a wrong suspicion costs a few records copied to one more node, dropped again later).
     contacts: () => overlay.links().filter((l) => !l.suspected).map((l) => l.id),
-    joined: () => overlay.joined,
     on: (type, listener) => events.on(type, listener),
   };
 }

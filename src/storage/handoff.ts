@@ -98,8 +98,6 @@ export class Handoff {
 
   private async pass(): Promise<void> {
     const { placement, replica, selfId } = this.ctx;
-    // A joining node's view is partial: it would send records to nodes that are not their holders.
-    if (this.ctx.port.joined?.() === false) return;
     const known = placement.known();
     // A pass runs every few seconds and on every neighbourhood event; recomputing every key's holders
     // each time costs O(keys x known) for nothing when the known nodes did not change. Then only keys

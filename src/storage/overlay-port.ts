@@ -10,8 +10,6 @@ export interface OverlayPortEvents {
   dead: { id: Id };
   /** A linked node is suspected (it is left out of the known nodes until cleared or declared dead). */
   suspected: { id: Id };
-  /** This node finished joining (see `joined`). */
-  joined: { neighbours: Id[] };
 }
 
 export interface OverlayPort {
@@ -30,11 +28,5 @@ export interface OverlayPort {
    * distant key belongs to someone else.
    */
   contacts?(): Id[];
-  /**
-   * Whether this node has finished joining, optional (absent: joined). Until then it knows only part of
-   * its neighbourhood: records it holds are not moved on what it knows (they would go to nodes that are
-   * not their holders, and on from there); it still takes the records its holders send it.
-   */
-  joined?(): boolean;
   on<K extends keyof OverlayPortEvents>(type: K, listener: (event: OverlayPortEvents[K]) => void): () => void;
 }

@@ -114,8 +114,6 @@ export class Storage {
     const { port, clock } = this.opts;
     // A join, leave or death changes who holds what: hand records over, re-replicate.
     this.offs.push(port.on('neighborhood', () => this.handoff.schedule()));
-    // Passes wait for the join (see OverlayPort.joined): the first one runs as soon as it is done.
-    this.offs.push(port.on('joined', () => this.handoff.schedule()));
     this.offs.push(port.on('dead', () => {
       this.ctx.policy.departed();
       this.handoff.schedule();

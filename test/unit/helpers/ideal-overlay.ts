@@ -24,8 +24,6 @@ export class IdealPort implements OverlayPort {
   readonly methods = new MethodTable();
   readonly events = new Emitter<OverlayPortEvents>();
   calls = 0;
-  /** Still joining (see OverlayPort.joined): set before storage starts, cleared by finishJoin(). */
-  joining = false;
 
   constructor(
     readonly selfId: Id,
@@ -47,16 +45,6 @@ export class IdealPort implements OverlayPort {
 
   contacts(): Id[] {
     return this.net.liveIds().filter((id) => id !== this.selfId);
-  }
-
-  joined(): boolean {
-    return !this.joining;
-  }
-
-  /** The join is done: tells storage, as the overlay's join event does. */
-  finishJoin(): void {
-    this.joining = false;
-    this.events.emit('joined', { neighbours: this.neighbors() });
   }
 
   on<K extends keyof OverlayPortEvents>(type: K, listener: (event: OverlayPortEvents[K]) => void): () => void {
@@ -217,11 +205,10 @@ export class Cluster {
   }
 
   /** Starts a node; with `reuse` it comes back with the same identity and store (a reloaded tab). */
-  async add(reuse?: { identity?: Identity; store: ReplicaStore }, options: { joining?: boolean } = {}): Promise<ClusterNode> {
+  async add(reuse?: { identity: Identity; store: ReplicaStore }): Promise<ClusterNode> {
     const identity = reuse?.identity ?? createSimIdentity(this.rng);
     const store = reuse?.store ?? new MemoryStore();
     const { port, join } = this.net.prepare(identity.id);
-    port.joining = options.joining ?? false;
     const counters = new Counters();
     const storage = new Storage({
       port, store, identity, scheme: simScheme, clock: this.clock, rng: this.rng, counters,
