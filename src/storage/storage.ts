@@ -50,8 +50,6 @@ export interface StorageStats extends StorageMeters {
   bytes: number;
   /** Keys whose handoff is not yet confirmed. */
   pendingHandoff: number;
-  /** Copies this node no longer keeps, held until they have been surplus for `surplusMs`. */
-  surplus: number;
 }
 
 export class Storage {
@@ -281,7 +279,6 @@ export class Storage {
       records: this.replica.index.size,
       bytes: this.replica.bytes,
       pendingHandoff: this.handoff.pendingKeys,
-      surplus: this.handoff.surplusKeys,
     };
   }
 
