@@ -17,13 +17,6 @@ export interface StorageConfig extends Limits {
   readQuorum: number;
   /** Ranks beyond r that a node still accepts writes for while views of the neighbourhood differ. */
   slack: number;
-  /**
-   * A copy this node no longer keeps (not a holder, not a kept extra) is dropped only after it has been
-   * surplus this long, even once every holder confirmed it. A join pushes a holder out before the
-   * churn that comes with it has raised r: dropped at once, the copy would be sent back a minute later.
-   * 0 drops at once.
-   */
-  surplusMs: number;
   /** Timeout of one storage request to one node. */
   requestTimeoutMs: number;
   /** Period of anti-entropy rounds (one neighbour per round); 0 turns them off. */
@@ -57,7 +50,6 @@ export const DEFAULT_CONFIG: StorageConfig = {
   w: 2,
   readQuorum: 2,
   slack: 2,
-  surplusMs: 60_000,
   requestTimeoutMs: 5_000,
   antiEntropyMs: 30_000,
   retryMs: 5_000,
@@ -79,7 +71,6 @@ export function resolveConfig(partial: Partial<StorageConfig> = {}): StorageConf
   if (!Number.isInteger(c.rMax) || c.rMax < 0) throw new RangeError('rMax must be an integer >= 0');
   if (!(c.lossPerKeyDay > 0)) throw new RangeError('lossPerKeyDay must be > 0');
   if (c.slack < 0 || !Number.isInteger(c.slack)) throw new RangeError('slack must be an integer >= 0');
-  if (!(c.surplusMs >= 0)) throw new RangeError('surplusMs must be >= 0');
   if (!(c.tombstoneTtlMs >= 0)) throw new RangeError('tombstoneTtlMs must be >= 0');
   return c;
 }

@@ -23,10 +23,6 @@ export class Handoff {
   private lastKnown = new Set<Id>();
   /** The r (and whether extra copies are kept) those plans were made for: the policy may change both. */
   private lastMode = '';
-  /** Keys this node holds but no longer keeps, with when a pass first found them so (see surplusMs). */
-  private readonly surplusSince = new Map<Id, number>();
-  /** When the timer that looks again at surplus copies held back from a drop fires (Infinity: none set). */
-  private recheckAt = Infinity;
 
   constructor(
     private readonly ctx: StorageContext,
@@ -72,12 +68,6 @@ export class Handoff {
 
   resume(): void {
     this.halted = false;
-    if (this.surplusSince.size > 0) this.recheck(this.ctx.clock.now());
-  }
-
-  /** Surplus copies held back from a drop (still waiting out surplusMs). */
-  get surplusKeys(): number {
-    return this.surplusSince.size;
   }
 
   /** Forgets a key's last plan (after a write arrives, so that its placement is checked again). */
@@ -123,8 +113,6 @@ export class Handoff {
       if (previous === plan && !retry) continue;
       this.lastPlan.set(key, plan);
       this.unconfirmed.delete(key);
-      if (holders.includes(selfId) || (keeps && placement.isResponsible(key, selfId, known))) this.surplusSince.delete(key);
-      else if (!this.surplusSince.has(key)) this.surplusSince.set(key, this.ctx.clock.now());
       if (holders.includes(selfId)) {
         // Holders of the last plan were offered the key then (or it is unconfirmed and all are asked
         // again): only new holders need an offer. With r copies that is one target, not r - 1.
@@ -169,53 +157,21 @@ export class Handoff {
     this.ctx.tasks.track(this.mover.moveAll(byTarget, 'handoff').then((confirmed) => this.settle(byTarget, new Map(), confirmed)));
   }
 
-  /**
-   * After moves: unconfirmed keys are retried by a later pass; a former holder drops what all confirmed,
-   * once the copy has been surplus for surplusMs (until then a timer brings the key back to a pass).
-   */
+  /** After moves: unconfirmed keys are retried by a later pass; a former holder drops what all confirmed. */
   private async settle(byTarget: Map<Id, Id[]>, leaving: Map<Id, { holders: Id[]; stamp: Stamp }>, confirmed: Map<Id, Set<Id>>): Promise<void> {
-    const { replica, clock, config } = this.ctx;
+    const { replica } = this.ctx;
     for (const [target, keys] of byTarget) for (const k of keys) if (!confirmed.get(target)!.has(k)) this.unconfirmed.add(k);
-    const now = clock.now();
     for (const [key, { holders, stamp }] of leaving) {
       if (!holders.every((h) => confirmed.get(h)?.has(key))) continue;
       // Still ours to drop only if no newer write arrived meanwhile and we are still not a holder.
       if (keepsKey(this.ctx, key)) continue;
-      const since = this.surplusSince.get(key) ?? now;
-      if (now - since < config.surplusMs) {
-        this.recheck(since + config.surplusMs);
-        continue;
-      }
       if (await replica.drop(key, stamp)) {
         this.lastPlan.delete(key);
         this.unconfirmed.delete(key);
-        this.surplusSince.delete(key);
         this.ctx.meters.dropped++;
         this.ctx.events.emit('dropped', { key });
       }
     }
-  }
-
-  /**
-   * At `at`, the surplus copies whose time is up get a pass again (their holders are asked once more,
-   * which costs offers, not records). One timer at a time: a later due time is handled when it fires.
-   */
-  private recheck(at: number): void {
-    if (at >= this.recheckAt) return;
-    this.recheckAt = at;
-    this.ctx.clock.setTimeout(() => {
-      this.recheckAt = Infinity;
-      if (this.halted) return;
-      const now = this.ctx.clock.now();
-      let next = Infinity;
-      for (const [key, since] of this.surplusSince) {
-        if (!this.ctx.replica.has(key)) this.surplusSince.delete(key);
-        else if (now - since >= this.ctx.config.surplusMs) this.lastPlan.delete(key);
-        else next = Math.min(next, since + this.ctx.config.surplusMs);
-      }
-      if (next < Infinity) this.recheck(next);
-      this.schedule();
-    }, Math.max(0, at - this.ctx.clock.now()));
   }
 }
 
