@@ -19,11 +19,6 @@ export function isId(value: unknown): value is Id {
   return true;
 }
 
-/**
- * Lowercase hex of bytes as one flat string. Building it by `+=` (as bytesToHex does) leaves a tree of
- * concatenations that V8 keeps (and walks) for every id held in a table; ids are compared and used as
- * Map keys all the time.
- */
 /** Whether two byte arrays hold the same bytes. */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -31,6 +26,11 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Lowercase hex of bytes as one flat string. Building it by `+=` (as bytesToHex does) leaves a tree of
+ * concatenations that V8 keeps (and walks) for every id held in a table; ids are compared and used as
+ * Map keys all the time.
+ */
 export function toHex(bytes: Uint8Array): string {
   const codes = new Array<number>(bytes.length * 2);
   for (let i = 0; i < bytes.length; i++) {
