@@ -21,6 +21,7 @@ export function overlayPort(overlay: Overlay, calls: RoutedCalls): OverlayPort {
     // A suspected link is left out: storage then re-replicates its keys at once rather than after the
     // second opinion (a wrong suspicion costs a few records copied to one more node, dropped again later).
     contacts: () => overlay.links().filter((l) => !l.suspected).map((l) => l.id),
+    joined: () => overlay.joined,
     on: (type, listener) => events.on(type, listener),
   };
 }

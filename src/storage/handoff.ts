@@ -190,3 +190,26 @@ export function keepsKey(ctx: StorageContext, key: Id, known: Id[] = ctx.placeme
   const rank = placement.rank(key, ctx.selfId, known);
   return rank < placement.r || (ctx.policy.keepsExtras && rank < placement.r + placement.slack);
 }
+
+/**
+ * Whether this node takes a key through anti-entropy (a `sync` offer, or a fetch after comparing
+ * summaries): a newer version of a copy it keeps (see keepsKey), or a key it lacks only if it is one of
+ * the key's holders in its own view. A kept extra copy is one a former holder did not drop; sending a
+ * fresh one to a node within the slack ranks because two views differ costs bytes that no holder needs.
+ */
+export function takesSync(ctx: StorageContext, key: Id, held: boolean, known: Id[] = ctx.placement.known()): boolean {
+  return held ? keepsKey(ctx, key, known) : ctx.placement.rank(key, ctx.selfId, known) < ctx.placement.r;
+}
+
+/**
+ * Whether this node takes a key offered by a node whose join is not done: when it is a holder in its own
+ * view, or one rank beyond (one closer node it still counts may have died unseen). A joiner knows few
+ * nodes yet and often offers to nodes that are not a key's holders: within all the slack ranks such a
+ * copy was taken, and dropped again once the holders confirmed it. Joined offerers still reach all the
+ * slack ranks: two holders dying close together leave the next holder two ranks out in its own view
+ * until it has seen both go, and it must take the key then.
+ */
+export function takesHandoff(ctx: StorageContext, key: Id, known: Id[] = ctx.placement.known()): boolean {
+  const { placement } = ctx;
+  return placement.rank(key, ctx.selfId, known) <= Math.min(placement.r, placement.r + placement.slack - 1);
+}

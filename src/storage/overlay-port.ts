@@ -28,5 +28,10 @@ export interface OverlayPort {
    * distant key belongs to someone else.
    */
   contacts?(): Id[];
+  /**
+   * Whether this node's join is done, optional (absent: joined). A joining node knows few nodes yet: the
+   * holders it offers records to are often not a key's holders, and receivers judge its offers by that.
+   */
+  joined?(): boolean;
   on<K extends keyof OverlayPortEvents>(type: K, listener: (event: OverlayPortEvents[K]) => void): () => void;
 }

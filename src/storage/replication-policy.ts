@@ -104,11 +104,19 @@ export class ReplicationPolicy {
 
   /**
    * Whether former holders keep their copies (up to the slack ranks) instead of dropping them: under
-   * churn a displaced holder is soon a holder again (the joiner that displaced it leaves), and a copy
-   * kept is one more that a burst of silent crashes must take, at no cost in bytes (Carbonite).
+   * churn a displaced holder is soon a holder again (the joiner that displaced it leaves, or r rises),
+   * and a copy kept is one more that a burst of silent crashes must take, at no cost in bytes
+   * (Carbonite). On as soon as any linked node departed within the long window, not only once r rose:
+   * the raise takes a minute of departures to be sure of, and copies dropped in that minute by holders
+   * that joiners displaced were sent back to them once it came. Only a room where nobody left for the
+   * whole window drops them (a room that only grows), and a room whose r is fixed.
    */
   get keepsExtras(): boolean {
-    return this.r > this.opts.rMin;
+    // With the policy off (a fixed r), every key sits on exactly its r holders.
+    if (this.opts.rMax <= this.opts.rMin) return false;
+    if (this.r > this.opts.rMin) return true;
+    const since = this.clock.now() - this.opts.slots * this.opts.slotMs;
+    return this.slots.some((s) => s.departures > 0 && s.start + this.opts.slotMs > since);
   }
 
   /** This node's own target (what it tells its peers; not raised by what it heard). */

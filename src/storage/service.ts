@@ -7,7 +7,7 @@ import type { MethodTable } from '../transport/methods.ts';
 import type { AntiEntropy } from './anti-entropy.ts';
 import type { Cas } from './cas.ts';
 import type { StorageContext } from './context.ts';
-import { keepsKey, type Handoff } from './handoff.ts';
+import { takesHandoff, takesSync, type Handoff } from './handoff.ts';
 import { CasBody, FetchBody, GetBody, M, OfferBody, PushBody, PutBody, SyncBody, type OfferResult, type PushResult } from './messages.ts';
 import { compareStamp, contentOf, recordBytes, stampOf, type DataRecord, type Stamp } from './records.ts';
 
@@ -39,7 +39,7 @@ export class Service {
         // A leaving node hands its records over: judge responsibility as the room will be without it.
         if (b.leaving) this.ctx.placement.markLeaving(c.from);
         if (b.r !== undefined) this.ctx.policy.hear(c.from, b.r);
-        return this.offer(b.items, b.sync === true);
+        return this.offer(b.items, b.sync === true, b.joining === true);
       }),
     );
     methods.register(M.push, PushBody, (b, c) => this.guard(M.push, c.from, () => this.push(b.items, c.from)));
@@ -73,8 +73,11 @@ export class Service {
     return { record: null };
   }
 
-  /** `sync`: an anti-entropy offer, taken only for keys this node keeps (see OfferBody). */
-  private offer(items: Array<{ key: Id; stamp: Stamp }>, sync = false): OfferResult {
+  /**
+   * `sync`: an anti-entropy offer, taken only for keys this node keeps (see OfferBody). `joining`: the
+   * offerer's view is partial, so its offers are taken only near the holders (see takesHandoff).
+   */
+  private offer(items: Array<{ key: Id; stamp: Stamp }>, sync = false, joining = false): OfferResult {
     const out: OfferResult = { want: [], have: [], pending: [], refused: [], r: this.ctx.policy.ownR };
     const now = this.ctx.clock.now();
     if (this.promised.size > 10_000) {
@@ -83,7 +86,8 @@ export class Service {
     }
     const known = this.ctx.placement.known();
     for (const { key, stamp } of items) {
-      if (sync ? !keepsKey(this.ctx, key, known) : !this.ctx.placement.isResponsible(key, this.ctx.selfId, known)) {
+      const takes = sync ? takesSync(this.ctx, key, this.ctx.replica.stamp(key) !== undefined, known) : joining ? takesHandoff(this.ctx, key, known) : this.ctx.placement.isResponsible(key, this.ctx.selfId, known);
+      if (!takes) {
         out.refused.push(key);
         continue;
       }

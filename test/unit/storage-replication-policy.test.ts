@@ -33,8 +33,21 @@ describe('replication policy (r from observed churn)', () => {
     const w = watched();
     w.idle(30 * 60_000);
     expect(w.policy.r).toBe(3);
+    expect(w.policy.keepsExtras).toBe(false);
     w.churn(3_600_000, 30 * 60_000);
     expect(w.policy.r).toBe(3);
+  });
+
+  it('keeps extra copies from the first departure until a whole window saw none', () => {
+    const w = watched();
+    w.idle(10 * 60_000);
+    expect(w.policy.keepsExtras).toBe(false);
+    w.policy.departed();
+    expect(w.policy.r).toBe(3);
+    expect(w.policy.keepsExtras).toBe(true);
+    w.idle(DEFAULT_POLICY.slots * DEFAULT_POLICY.slotMs - DEFAULT_POLICY.slotMs);
+    expect(w.policy.keepsExtras).toBe(true);
+    w.idle(2 * DEFAULT_POLICY.slotMs);
     expect(w.policy.keepsExtras).toBe(false);
   });
 

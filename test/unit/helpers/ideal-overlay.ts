@@ -24,6 +24,8 @@ export class IdealPort implements OverlayPort {
   readonly methods = new MethodTable();
   readonly events = new Emitter<OverlayPortEvents>();
   calls = 0;
+  /** Whether the node's join is done (a test sets it to false to play a joiner). */
+  joined = (): boolean => true;
 
   constructor(
     readonly selfId: Id,
