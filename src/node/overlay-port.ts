@@ -17,11 +17,22 @@ export function overlayPort(overlay: Overlay, calls: RoutedCalls): OverlayPort {
     methods: overlay.methods,
     findClosest: (key: Id, n: number) => overlay.findClosest(key, n),
     call: (node, method, body, options) => calls.call(node, method, body, options),
-    neighbors: () => overlay.neighbors(),
-    // A suspected link is left out: storage then re-replicates its keys at once rather than after the
-    // second opinion (a wrong suspicion costs a few records copied to one more node, dropped again later).
-    contacts: () => overlay.links().filter((l) => !l.suspected).map((l) => l.id),
+    // A link in doubt is left out: suspected, or a ping to it went unanswered. Storage then re-replicates
+    // its keys at once, about ten seconds after a silent crash, rather than after the suspicion and the
+    // second opinion the overlay waits for (which must spare a tab frozen for a while). A wrong doubt
+    // costs records copied to one more node, kept or dropped again once the peer answers.
+    neighbors: () => {
+      const doubted = inDoubt(overlay);
+      return doubted.size === 0 ? overlay.neighbors() : overlay.neighbors().filter((id) => !doubted.has(id));
+    },
+    contacts: () => overlay.links().filter((l) => !l.suspected && l.missedPings === 0).map((l) => l.id),
     joined: () => overlay.joined,
     on: (type, listener) => events.on(type, listener),
   };
+}
+
+function inDoubt(overlay: Overlay): Set<Id> {
+  const out = new Set<Id>();
+  for (const l of overlay.links()) if (l.suspected || l.missedPings > 0) out.add(l.id);
+  return out;
 }

@@ -51,6 +51,8 @@ export interface LinkInfo {
   via: Link['via'];
   bucket: number;
   suspected: boolean;
+  /** Pings in a row this peer did not answer (0 once anything answers again). */
+  missedPings: number;
   linkedAt: number;
 }
 
@@ -268,7 +270,7 @@ export class Overlay {
   }
 
   links(): LinkInfo[] {
-    return [...this.table.peers.values()].map((p) => ({ id: p.id, via: p.link.via, bucket: p.bucket, suspected: p.suspected, linkedAt: p.linkedAt }));
+    return [...this.table.peers.values()].map((p) => ({ id: p.id, via: p.link.via, bucket: p.bucket, suspected: p.suspected, missedPings: p.missedPings, linkedAt: p.linkedAt }));
   }
 
   /** The next hop this node would pick for key (undefined if it is responsible): for inspection. */

@@ -26,7 +26,7 @@ export interface StorageEvents {
   refused: { from: Id; method: string; code: string; reason: string };
 }
 
-export type MoveReason = 'handoff' | 'leave' | 'anti-entropy' | 'read-repair' | 'republish';
+export type MoveReason = 'handoff' | 'leave' | 'anti-entropy' | 'kept' | 'read-repair' | 'republish';
 
 /** Numbers for stats and benchmarks; only ever increased. */
 export interface StorageMeters {

@@ -103,6 +103,8 @@ export class Handoff {
     /** Backup offers (from the second closest holder only; more would cost offers for little). */
     const backups = new Map<number, Map<Id, Id[]>>();
     const leaving = new Map<Id, { holders: Id[]; stamp: Stamp }>();
+    /** New holders of keys this node keeps a copy of, offered later (see offerKept). */
+    const kept = new Map<Id, Id[]>();
     const holdersOf = placement.holdersAmong(known);
     for (const key of replica.keys()) {
       if (sameKnown && this.lastPlan.has(key) && !this.unconfirmed.has(key)) continue;
@@ -130,6 +132,7 @@ export class Handoff {
       } else if (keeps && placement.isResponsible(key, selfId, known)) {
         // A copy kept under churn: the holders are asked once (it may be a write no holder has yet).
         if (previous === undefined || retry) for (const h of holders) addKey(byTarget, h, key);
+        else for (const h of holders) if (!previous.split(',').includes(h)) addKey(kept, h, key);
       } else {
         for (const h of holders) addKey(byTarget, h, key);
         leaving.set(key, { holders, stamp: replica.stamp(key)! });
@@ -138,6 +141,7 @@ export class Handoff {
     for (const [step, targets] of backups) {
       this.ctx.clock.setTimeout(() => this.backup(targets), step * this.ctx.config.backupOfferMs);
     }
+    if (kept.size > 0) this.ctx.clock.setTimeout(() => this.offerKept(kept), 2 * this.ctx.config.backupOfferMs);
     if (byTarget.size === 0) return;
     this.ctx.tasks.track(this.mover.moveAll(byTarget, 'handoff').then((confirmed) => this.settle(byTarget, leaving, confirmed)));
   }
@@ -155,6 +159,28 @@ export class Handoff {
     }
     if (byTarget.size === 0) return;
     this.ctx.tasks.track(this.mover.moveAll(byTarget, 'handoff').then((confirmed) => this.settle(byTarget, new Map(), confirmed)));
+  }
+
+  /**
+   * A kept copy offered to holders that are new in its plan. The holders that had the key may all be gone
+   * (they died while joiners pushed this copy beyond the r closest), and then nobody else would give it to
+   * the new ones. Offered after the holders' own offers had their time, and as `sync` offers, which a node
+   * takes only if it is a holder in its own view: this node is farther from the key than its holders, its
+   * view of who they are is the less sure, and a copy sent to a node that is not one would be dropped
+   * again. Nothing is retried from here; a changed plan offers again.
+   */
+  private offerKept(targets: Map<Id, Id[]>): void {
+    if (this.halted) return;
+    const known = this.ctx.placement.known();
+    const holdersOf = this.ctx.placement.holdersAmong(known);
+    const byTarget = new Map<Id, Id[]>();
+    for (const [target, keys] of targets) {
+      for (const key of keys) {
+        const holders = holdersOf(key);
+        if (this.ctx.replica.has(key) && holders.includes(target) && !holders.includes(this.ctx.selfId)) addKey(byTarget, target, key);
+      }
+    }
+    if (byTarget.size > 0) this.ctx.tasks.track(this.mover.moveAll(byTarget, 'kept'));
   }
 
   /** After moves: unconfirmed keys are retried by a later pass; a former holder drops what all confirmed. */

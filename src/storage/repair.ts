@@ -46,7 +46,7 @@ export class Mover {
       try {
         const r = this.ctx.policy.ownR;
         const joining = this.ctx.port.joined?.() === false ? { joining: true as const } : {};
-        const body = reason === 'leave' ? { items, leaving: true as const, r } : reason === 'anti-entropy' ? { items, sync: true as const, r } : { items, r, ...joining };
+        const body = reason === 'leave' ? { items, leaving: true as const, r } : reason === 'anti-entropy' || reason === 'kept' ? { items, sync: true as const, r } : { items, r, ...joining };
         offer = await callPeer(this.ctx, target, M.offer, body, OfferReply);
       } catch {
         this.ctx.counters.inc('storage.offer.failed');

@@ -36,6 +36,21 @@ function expectPlaced(c: Cluster, keys: Iterable<Id>, r = 3, slack = 0): void {
   }
 }
 
+/**
+ * Ten nodes and one key written to its holders; what a test needs to offer that key to other nodes as
+ * the closest holder: the five closest nodes, the record's offer item and the closest holder's port.
+ */
+async function oneKey(name: string) {
+  const c = await Cluster.create(10);
+  const key = keyFor(name);
+  await c.outsider(key).storage.put(key, bytes('v1'));
+  await c.settle();
+  const near = c.closest(key, 5) as [Id, Id, Id, Id, Id];
+  const rec = (await c.node(near[0]).storage.local(key))!;
+  const stamp = [...stampOf(rec)] as [number, number, string, string];
+  return { c, key, near, rec, stamp, items: [{ key, stamp }], from: c.net.port(near[0]) };
+}
+
 async function expectReadable(c: Cluster, written: Map<Id, string>): Promise<void> {
   const reader = c.any();
   for (const [key, value] of written) expect(text(await reader.storage.get(key))).toBe(value);
@@ -148,15 +163,9 @@ describe('handoff, re-replication and anti-entropy', () => {
   });
 
   it('an anti-entropy offer is taken only by a holder, not by a node within the slack ranks', async () => {
-    const c = await Cluster.create(10);
-    const key = keyFor('slack');
-    await c.outsider(key).storage.put(key, bytes('v1'));
-    await c.settle();
-    const [h0, , , fourth] = c.closest(key, 4) as [Id, Id, Id, Id];
+    const { c, key, near, items, from } = await oneKey('slack');
+    const fourth = near[3];
     expect(c.node(fourth).storage.holds(key)).toBe(false);
-    const rec = (await c.node(h0).storage.local(key))!;
-    const items = [{ key, stamp: [...stampOf(rec)] }];
-    const from = c.net.port(h0);
     // Handoff may place a key on the slack ranks while views differ; anti-entropy must not, or a key
     // bounces between two nodes whose views differ on who is third, every round.
     expect(await from.call(fourth, 'storage.offer', { items, sync: true })).toMatchObject({ refused: [key], want: [] });
@@ -164,17 +173,11 @@ describe('handoff, re-replication and anti-entropy', () => {
   });
 
   it('anti-entropy sends no fresh copy to a node within the slack ranks while extras are kept, but refreshes a kept one', async () => {
-    const c = await Cluster.create(10);
-    const key = keyFor('kept');
-    await c.outsider(key).storage.put(key, bytes('v1'));
-    await c.settle();
-    const [h0, , , fourth] = c.closest(key, 4) as [Id, Id, Id, Id];
+    const { c, key, near, rec, stamp, from } = await oneKey('kept');
+    const fourth = near[3];
     // A departure seen: the fourth node's policy keeps extra copies from now on.
-    const far = c.net.liveIds().find((id) => !c.closest(key, 5).includes(id))!;
+    const far = c.net.liveIds().find((id) => !near.includes(id))!;
     c.net.port(fourth).events.emit('dead', { id: far });
-    const rec = (await c.node(h0).storage.local(key))!;
-    const stamp = [...stampOf(rec)] as [number, number, string, string];
-    const from = c.net.port(h0);
     expect(await from.call(fourth, 'storage.offer', { items: [{ key, stamp }], sync: true })).toMatchObject({ refused: [key] });
     // Once it has a copy (a holder it was, or a handoff placed one), a newer version is taken.
     expect(await from.call(fourth, 'storage.offer', { items: [{ key, stamp }] })).toMatchObject({ want: [key] });
@@ -184,15 +187,9 @@ describe('handoff, re-replication and anti-entropy', () => {
   });
 
   it('an offer from a node still joining is taken one rank beyond the holders, not on the last slack rank', async () => {
-    const c = await Cluster.create(10);
-    const key = keyFor('joining');
-    await c.outsider(key).storage.put(key, bytes('v1'));
-    await c.settle();
-    const [h0, , , fourth, fifth] = c.closest(key, 5) as [Id, Id, Id, Id, Id];
+    const { c, key, near, items, from } = await oneKey('joining');
+    const [, , , fourth, fifth] = near;
     expect(c.node(fifth).storage.holds(key)).toBe(false);
-    const rec = (await c.node(h0).storage.local(key))!;
-    const items = [{ key, stamp: [...stampOf(rec)] }];
-    const from = c.net.port(h0);
     // A joiner's partial view sends records to nodes two ranks out: they would take them and drop them.
     expect(await from.call(fifth, 'storage.offer', { items, joining: true })).toMatchObject({ refused: [key], want: [] });
     // One rank out may be a holder that still counts a closer node that died unseen: it takes it.

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { Id } from '../../src/core/id.ts';
+import { Handoff } from '../../src/storage/handoff.ts';
+import { Placement } from '../../src/storage/placement.ts';
+import type { Mover } from '../../src/storage/repair.ts';
+import type { StorageContext } from '../../src/storage/context.ts';
+import { Tasks } from '../../src/storage/context.ts';
+import { ManualClock } from './helpers/manual-clock.ts';
+
+const id = (lead: string) => lead.padEnd(64, '0');
+const key = id('00');
+
+/**
+ * One node with one record, a copy it keeps beyond the r holders (rank 3 of r = 3) while the policy keeps
+ * extras; the test sets whom it knows and records what its handoff offers to whom.
+ */
+function keeper() {
+  const self = id('08');
+  let known: Id[] = [];
+  const port = { selfId: self, neighbors: () => known, contacts: () => [], methods: undefined, on: () => () => undefined };
+  const clock = new ManualClock();
+  const placement = new Placement(port as never, () => 3, 2, () => clock.now());
+  const offered: Array<[Id, string]> = [];
+  const mover = {
+    moveAll: async (byTarget: Map<Id, Id[]>, reason: string) => {
+      for (const [t] of byTarget) offered.push([t, reason]);
+      return new Map([...byTarget].map(([t, keys]) => [t, new Set(keys)]));
+    },
+  } as unknown as Mover;
+  const replica = {
+    keys: () => [key],
+    has: (k: Id) => k === key,
+    stamp: (k: Id) => (k === key ? [1, 1, self, 'd'.repeat(16)] : undefined),
+    drop: async () => true,
+  };
+  const tasks = new Tasks();
+  const ctx = {
+    selfId: self, port, placement, replica, clock, tasks,
+    policy: { keepsExtras: true },
+    config: { backupOfferMs: 2_000 },
+    meters: { dropped: 0 },
+    events: { emit: () => undefined },
+  } as unknown as StorageContext;
+  const handoff = new Handoff(ctx, mover);
+  const pass = async (nodes: Id[]) => {
+    known = nodes;
+    offered.length = 0;
+    handoff.schedule();
+    await tasks.idle();
+    clock.advance(4_000);
+    await tasks.idle();
+    return offered.map(([t, reason]) => `${t.slice(0, 2)} ${reason}`).sort();
+  };
+  return { pass };
+}
+
+describe('handoff of a kept copy', () => {
+  it('offers the key to new holders whenever they change, not only the first time', async () => {
+    const k = keeper();
+    // The first holders are asked once (the kept copy may be a write they lack).
+    expect(await k.pass([id('01'), id('02'), id('03')])).toEqual(['01 handoff', '02 handoff', '03 handoff']);
+    // The same holders: nothing to ask.
+    expect(await k.pass([id('01'), id('02'), id('03')])).toEqual([]);
+    // Those holders are gone and three others came, all closer than this node: nobody else may have
+    // the key any more, so the kept copy is offered to each new holder, after the holders had their
+    // turn, as an offer only a node that is a holder in its own view takes.
+    expect(await k.pass([id('04'), id('05'), id('06')])).toEqual(['04 kept', '05 kept', '06 kept']);
+    // One new holder among old ones: only it is asked.
+    expect(await k.pass([id('04'), id('05'), id('07')])).toEqual(['07 kept']);
+  });
+});
