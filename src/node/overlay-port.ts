@@ -21,18 +21,9 @@ export function overlayPort(overlay: Overlay, calls: RoutedCalls): OverlayPort {
     // its keys at once, about ten seconds after a silent crash, rather than after the suspicion and the
     // second opinion the overlay waits for (which must spare a tab frozen for a while). A wrong doubt
     // costs records copied to one more node, kept or dropped again once the peer answers.
-    neighbors: () => {
-      const doubted = inDoubt(overlay);
-      return doubted.size === 0 ? overlay.neighbors() : overlay.neighbors().filter((id) => !doubted.has(id));
-    },
-    contacts: () => overlay.links().filter((l) => !l.suspected && l.missedPings === 0).map((l) => l.id),
+    neighbors: () => overlay.neighbors().filter((id) => !overlay.inDoubt(id)),
+    contacts: () => overlay.links().filter((l) => !overlay.inDoubt(l.id)).map((l) => l.id),
     joined: () => overlay.joined,
     on: (type, listener) => events.on(type, listener),
   };
-}
-
-function inDoubt(overlay: Overlay): Set<Id> {
-  const out = new Set<Id>();
-  for (const l of overlay.links()) if (l.suspected || l.missedPings > 0) out.add(l.id);
-  return out;
 }

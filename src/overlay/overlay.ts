@@ -51,8 +51,6 @@ export interface LinkInfo {
   via: Link['via'];
   bucket: number;
   suspected: boolean;
-  /** Pings in a row this peer did not answer (0 once anything answers again). */
-  missedPings: number;
   linkedAt: number;
 }
 
@@ -270,7 +268,13 @@ export class Overlay {
   }
 
   links(): LinkInfo[] {
-    return [...this.table.peers.values()].map((p) => ({ id: p.id, via: p.link.via, bucket: p.bucket, suspected: p.suspected, missedPings: p.missedPings, linkedAt: p.linkedAt }));
+    return [...this.table.peers.values()].map((p) => ({ id: p.id, via: p.link.via, bucket: p.bucket, suspected: p.suspected, linkedAt: p.linkedAt }));
+  }
+
+  /** Whether a linked peer is in doubt: suspected, or its last ping went unanswered. */
+  inDoubt(id: Id): boolean {
+    const peer = this.table.get(id);
+    return peer !== undefined && (peer.suspected || peer.missedPings > 0);
   }
 
   /** The next hop this node would pick for key (undefined if it is responsible): for inspection. */

@@ -115,10 +115,10 @@ export class Handoff {
       if (previous === plan && !retry) continue;
       this.lastPlan.set(key, plan);
       this.unconfirmed.delete(key);
+      // Holders of the last plan were offered the key then (or it is unconfirmed and all are asked
+      // again): only new holders need an offer. With r copies that is one target, not r - 1.
+      const before = previous !== undefined && !retry ? new Set(previous.split(',')) : undefined;
       if (holders.includes(selfId)) {
-        // Holders of the last plan were offered the key then (or it is unconfirmed and all are asked
-        // again): only new holders need an offer. With r copies that is one target, not r - 1.
-        const before = previous !== undefined && !retry ? new Set(previous.split(',')) : undefined;
         for (const h of holders) {
           if (h === selfId || before?.has(h)) continue;
           const step = holders.filter((x) => x !== h).indexOf(selfId);
@@ -130,9 +130,10 @@ export class Handoff {
           }
         }
       } else if (keeps && placement.isResponsible(key, selfId, known)) {
-        // A copy kept under churn: the holders are asked once (it may be a write no holder has yet).
-        if (previous === undefined || retry) for (const h of holders) addKey(byTarget, h, key);
-        else for (const h of holders) if (!previous.split(',').includes(h)) addKey(kept, h, key);
+        // A copy kept under churn: the holders are asked once (it may be a write no holder has yet), new
+        // holders later (see offerKept).
+        if (!before) for (const h of holders) addKey(byTarget, h, key);
+        else for (const h of holders) if (!before.has(h)) addKey(kept, h, key);
       } else {
         for (const h of holders) addKey(byTarget, h, key);
         leaving.set(key, { holders, stamp: replica.stamp(key)! });
@@ -149,14 +150,7 @@ export class Handoff {
   /** A backup offer: only for keys whose plan did not change meanwhile (a newer pass handles the rest). */
   private backup(targets: Map<Id, Id[]>): void {
     if (this.halted) return;
-    const holdersOf = this.ctx.placement.holdersAmong(this.ctx.placement.known());
-    const byTarget = new Map<Id, Id[]>();
-    for (const [target, keys] of targets) {
-      for (const key of keys) {
-        const holders = holdersOf(key);
-        if (this.ctx.replica.has(key) && holders.includes(target) && holders.includes(this.ctx.selfId)) addKey(byTarget, target, key);
-      }
-    }
+    const byTarget = this.stillDue(targets, true);
     if (byTarget.size === 0) return;
     this.ctx.tasks.track(this.mover.moveAll(byTarget, 'handoff').then((confirmed) => this.settle(byTarget, new Map(), confirmed)));
   }
@@ -171,16 +165,24 @@ export class Handoff {
    */
   private offerKept(targets: Map<Id, Id[]>): void {
     if (this.halted) return;
-    const known = this.ctx.placement.known();
-    const holdersOf = this.ctx.placement.holdersAmong(known);
+    const byTarget = this.stillDue(targets, false);
+    if (byTarget.size > 0) this.ctx.tasks.track(this.mover.moveAll(byTarget, 'kept'));
+  }
+
+  /**
+   * Of offers planned a while ago, those the plan now still asks for: the key is still here, the target
+   * is still a holder, and this node is (or, for a kept copy, is not) a holder itself.
+   */
+  private stillDue(targets: Map<Id, Id[]>, selfHolder: boolean): Map<Id, Id[]> {
+    const holdersOf = this.ctx.placement.holdersAmong(this.ctx.placement.known());
     const byTarget = new Map<Id, Id[]>();
     for (const [target, keys] of targets) {
       for (const key of keys) {
         const holders = holdersOf(key);
-        if (this.ctx.replica.has(key) && holders.includes(target) && !holders.includes(this.ctx.selfId)) addKey(byTarget, target, key);
+        if (this.ctx.replica.has(key) && holders.includes(target) && holders.includes(this.ctx.selfId) === selfHolder) addKey(byTarget, target, key);
       }
     }
-    if (byTarget.size > 0) this.ctx.tasks.track(this.mover.moveAll(byTarget, 'kept'));
+    return byTarget;
   }
 
   /** After moves: unconfirmed keys are retried by a later pass; a former holder drops what all confirmed. */
@@ -237,5 +239,5 @@ export function takesSync(ctx: StorageContext, key: Id, held: boolean, known: Id
  */
 export function takesHandoff(ctx: StorageContext, key: Id, known: Id[] = ctx.placement.known()): boolean {
   const { placement } = ctx;
-  return placement.rank(key, ctx.selfId, known) <= Math.min(placement.r, placement.r + placement.slack - 1);
+  return placement.rank(key, ctx.selfId, known) < placement.r + Math.min(1, placement.slack);
 }

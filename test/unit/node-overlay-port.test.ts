@@ -11,7 +11,8 @@ function overlayWith(links: Array<{ id: string; suspected: boolean; missedPings:
     methods: undefined,
     events: { on: () => () => undefined },
     neighbors: () => links.map((l) => l.id),
-    links: () => links.map((l) => ({ ...l, via: 'overlay', bucket: 0, linkedAt: 0 })),
+    links: () => links.map((l) => ({ id: l.id, suspected: l.suspected, via: 'overlay', bucket: 0, linkedAt: 0 })),
+    inDoubt: (id: string) => links.some((l) => l.id === id && (l.suspected || l.missedPings > 0)),
   };
   return overlayPort(fake as unknown as Overlay, {} as RoutedCalls);
 }
