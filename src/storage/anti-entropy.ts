@@ -8,7 +8,7 @@ import { type StorageContext, callPeer } from './context.ts';
 import { BUCKETS, FetchReply, M, MAX_BATCH, SyncReply, type SyncResult } from './messages.ts';
 import { compareStamp, type Stamp } from './records.ts';
 import type { Mover } from './repair.ts';
-import { takesSync } from './handoff.ts';
+import { takesOffer } from './acceptance.ts';
 
 interface Summary {
   buckets: string[];
@@ -57,8 +57,8 @@ export class AntiEntropy {
     const known = this.ctx.placement.known();
     for (const [key, stamp] of theirs) {
       const m = replica.stamp(key);
-      // Only what takesSync allows: a key it merely accepts it would drop again and fetch again.
-      if ((!m || compareStamp(stamp, m) > 0) && takesSync(this.ctx, key, m !== undefined, known) && !replica.wasCollected(key, stamp)) toFetch.push(key);
+      // Only what a sync offer would be taken for: a key it merely accepts it would drop again and fetch again.
+      if ((!m || compareStamp(stamp, m) > 0) && takesOffer(this.ctx, key, 'sync', m !== undefined, known) && !replica.wasCollected(key, stamp)) toFetch.push(key);
     }
     if (toPush.length) await this.mover.move(peer, toPush, 'anti-entropy');
     const fetched = await this.fetch(peer, toFetch);

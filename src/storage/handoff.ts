@@ -9,6 +9,7 @@ import type { Id } from '../core/id.ts';
 import type { StorageContext } from './context.ts';
 import { addKey, type Mover } from './repair.ts';
 import type { Stamp } from './records.ts';
+import { keepsKey } from './acceptance.ts';
 
 export class Handoff {
   /** Holders each key had when it was last handled; a key is handled again when they change. */
@@ -201,43 +202,4 @@ export class Handoff {
       }
     }
   }
-}
-
-/** The node that offers key to target: the closest holder other than target itself. */
-export function pusherFor(holders: Id[], target: Id): Id | undefined {
-  return holders.find((h) => h !== target);
-}
-
-/**
- * Whether this node keeps key for good, in its own view: a holder, or (while the policy keeps extra
- * copies) within the slack ranks. Anti-entropy moves a key only to a node that keeps it: one that merely
- * accepts it would drop it again at its next pass, and get it again at the next round.
- */
-export function keepsKey(ctx: StorageContext, key: Id, known: Id[] = ctx.placement.known()): boolean {
-  const { placement } = ctx;
-  const rank = placement.rank(key, ctx.selfId, known);
-  return rank < placement.r || (ctx.policy.keepsExtras && rank < placement.r + placement.slack);
-}
-
-/**
- * Whether this node takes a key through anti-entropy (a `sync` offer, or a fetch after comparing
- * summaries): a newer version of a copy it keeps (see keepsKey), or a key it lacks only if it is one of
- * the key's holders in its own view. A kept extra copy is one a former holder did not drop; sending a
- * fresh one to a node within the slack ranks because two views differ costs bytes that no holder needs.
- */
-export function takesSync(ctx: StorageContext, key: Id, held: boolean, known: Id[] = ctx.placement.known()): boolean {
-  return held ? keepsKey(ctx, key, known) : ctx.placement.rank(key, ctx.selfId, known) < ctx.placement.r;
-}
-
-/**
- * Whether this node takes a key offered by a node whose join is not done: when it is a holder in its own
- * view, or one rank beyond (one closer node it still counts may have died unseen). A joiner knows few
- * nodes yet and often offers to nodes that are not a key's holders: within all the slack ranks such a
- * copy was taken, and dropped again once the holders confirmed it. Joined offerers still reach all the
- * slack ranks: two holders dying close together leave the next holder two ranks out in its own view
- * until it has seen both go, and it must take the key then.
- */
-export function takesHandoff(ctx: StorageContext, key: Id, known: Id[] = ctx.placement.known()): boolean {
-  const { placement } = ctx;
-  return placement.rank(key, ctx.selfId, known) < placement.r + Math.min(1, placement.slack);
 }

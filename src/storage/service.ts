@@ -7,7 +7,8 @@ import type { MethodTable } from '../transport/methods.ts';
 import type { AntiEntropy } from './anti-entropy.ts';
 import type { Cas } from './cas.ts';
 import type { StorageContext } from './context.ts';
-import { takesHandoff, takesSync, type Handoff } from './handoff.ts';
+import { takesOffer } from './acceptance.ts';
+import type { Handoff } from './handoff.ts';
 import { CasBody, FetchBody, GetBody, M, OfferBody, PushBody, PutBody, SyncBody, type OfferResult, type PushResult } from './messages.ts';
 import { compareStamp, contentOf, recordBytes, stampOf, type DataRecord, type Stamp } from './records.ts';
 
@@ -75,7 +76,7 @@ export class Service {
 
   /**
    * `sync`: an anti-entropy offer, taken only for keys this node keeps (see OfferBody). `joining`: the
-   * offerer's view is partial, so its offers are taken only near the holders (see takesHandoff).
+   * offerer's view is partial, so its offers are taken only near the holders (see takesOffer).
    */
   private offer(items: Array<{ key: Id; stamp: Stamp }>, sync = false, joining = false): OfferResult {
     const out: OfferResult = { want: [], have: [], pending: [], refused: [], r: this.ctx.policy.ownR };
@@ -85,9 +86,9 @@ export class Service {
       for (const [key, p] of this.promised) if (p.until <= now) this.promised.delete(key);
     }
     const known = this.ctx.placement.known();
+    const kind = sync ? 'sync' : joining ? 'joining' : 'handoff';
     for (const { key, stamp } of items) {
-      const takes = sync ? takesSync(this.ctx, key, this.ctx.replica.stamp(key) !== undefined, known) : joining ? takesHandoff(this.ctx, key, known) : this.ctx.placement.isResponsible(key, this.ctx.selfId, known);
-      if (!takes) {
+      if (!takesOffer(this.ctx, key, kind, this.ctx.replica.stamp(key) !== undefined, known)) {
         out.refused.push(key);
         continue;
       }
