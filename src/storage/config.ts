@@ -30,6 +30,12 @@ export interface StorageConfig extends Limits {
    * pusher that died silently); 0 leaves it to the first pusher alone.
    */
   backupOfferMs: number;
+  /**
+   * After a write is acknowledged, each holder that failed it (unreachable, or silent until the timeout:
+   * perhaps a crash nobody has noticed yet) is covered by the next spare, which the writer gives the
+   * record to (see Quorum.cover); false leaves such a holder to handoff and anti-entropy.
+   */
+  coverFailedWrites: boolean;
   /** Record bytes per push message. */
   transferBatchBytes: number;
   /** A put that lost a race (STALE) re-reads and retries this many times. */
@@ -55,6 +61,7 @@ export const DEFAULT_CONFIG: StorageConfig = {
   retryMs: 5_000,
   pendingMs: 5_000,
   backupOfferMs: 2_000,
+  coverFailedWrites: true,
   transferBatchBytes: 256 * 1024,
   putRetries: 3,
   tombstoneTtlMs: 7 * 24 * 3_600_000,

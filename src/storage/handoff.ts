@@ -14,6 +14,11 @@ import { keepsKey } from './acceptance.ts';
 export class Handoff {
   /** Holders each key had when it was last handled; a key is handled again when they change. */
   private readonly lastPlan = new Map<Id, string>();
+  /**
+   * Keys this node took as a stand-in for a holder that failed a write (see Quorum.cover): handed to the
+   * holders and dropped once they all confirmed, not kept as an extra copy, which the room did not ask for.
+   */
+  private readonly standIns = new Set<Id>();
   /** Keys whose last handoff was not fully confirmed; retried on the next run. */
   private readonly unconfirmed = new Set<Id>();
   private running = false;
@@ -71,6 +76,11 @@ export class Handoff {
     this.halted = false;
   }
 
+  /** This node took key as a stand-in for a holder (see standIns). */
+  standIn(key: Id): void {
+    this.standIns.add(key);
+  }
+
   /** Forgets a key's last plan (after a write arrives, so that its placement is checked again). */
   touch(key: Id): void {
     this.lastPlan.delete(key);
@@ -120,6 +130,8 @@ export class Handoff {
       // again): only new holders need an offer. With r copies that is one target, not r - 1.
       const before = previous !== undefined && !retry ? new Set(previous.split(',')) : undefined;
       if (holders.includes(selfId)) {
+        // A holder now: its copy is one of the r, whatever brought it here.
+        this.standIns.delete(key);
         for (const h of holders) {
           if (h === selfId || before?.has(h)) continue;
           const step = holders.filter((x) => x !== h).indexOf(selfId);
@@ -130,7 +142,7 @@ export class Handoff {
             addKey(m, h, key);
           }
         }
-      } else if (keeps && placement.isResponsible(key, selfId, known)) {
+      } else if (keeps && !this.standIns.has(key) && placement.isResponsible(key, selfId, known)) {
         // A copy kept under churn: the holders are asked once (it may be a write no holder has yet), new
         // holders later (see offerKept).
         if (!before) for (const h of holders) addKey(byTarget, h, key);
@@ -192,9 +204,11 @@ export class Handoff {
     for (const [target, keys] of byTarget) for (const k of keys) if (!confirmed.get(target)!.has(k)) this.unconfirmed.add(k);
     for (const [key, { holders, stamp }] of leaving) {
       if (!holders.every((h) => confirmed.get(h)?.has(key))) continue;
-      // Still ours to drop only if no newer write arrived meanwhile and we are still not a holder.
-      if (keepsKey(this.ctx, key)) continue;
+      // Still ours to drop only if no newer write arrived meanwhile and we are still not a holder (nor,
+      // for a copy kept as an extra, within the slack ranks).
+      if (this.standIns.has(key) ? this.ctx.placement.isHolder(key) : keepsKey(this.ctx, key)) continue;
       if (await replica.drop(key, stamp)) {
+        this.standIns.delete(key);
         this.lastPlan.delete(key);
         this.unconfirmed.delete(key);
         this.ctx.meters.dropped++;

@@ -41,7 +41,15 @@ export const StampSchema = v.tuple([
 
 const VersionSchema = v.strictObject({ counter: Count, writer: IdS });
 
-export const PutBody = v.strictObject({ record: RecordSchema, owner: v.optional(IdS) });
+export const PutBody = v.strictObject({
+  record: RecordSchema,
+  owner: v.optional(IdS),
+  /**
+   * The receiver is a spare standing in for a holder that failed this write (see Quorum.cover): it hands
+   * the record to the holders and drops it once they all confirmed, and does not keep it as an extra.
+   */
+  cover: v.optional(v.literal(true)),
+});
 export const GetBody = v.strictObject({ key: IdS });
 export const CasBody = v.strictObject({ key: IdS, expected: v.nullable(VersionSchema), value: Bytes });
 export const OfferBody = v.strictObject({

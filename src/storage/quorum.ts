@@ -34,27 +34,60 @@ export class Quorum {
     const extra = candidates.slice(config.r, r);
     const spare = candidates.slice(r);
     const body = { record: contentOf(rec), owner };
+    /** Holders that confirmed the write; a definite refusal (STALE, QUOTA...) from any of them. */
+    const confirmed = new Set<Id>();
+    let refused = false;
     const attempt = async (node: Id): Promise<Id> => {
-      if (node === selfId) await this.ctx.replica.apply(rec, owner ?? selfId, true);
-      else await callPeer(this.ctx, node, M.put, body, PutReply);
+      try {
+        if (node === selfId) await this.ctx.replica.apply(rec, owner ?? selfId, true);
+        else await callPeer(this.ctx, node, M.put, body, PutReply);
+      } catch (e) {
+        if (isDefinite(e)) refused = true;
+        throw e;
+      }
+      confirmed.add(node);
       return node;
     };
-    if (extra.length > 0) this.ctx.tasks.track(Promise.allSettled(extra.map(attempt)));
+    const extras = Promise.allSettled(extra.map(attempt));
+    this.ctx.tasks.track(extras);
     const { ok, errors, rest } = await gather(first.map(attempt), config.w);
     this.ctx.tasks.track(rest);
     const acked = [...ok];
     // Only unreachable holders are replaced: a refusal (STALE, QUOTA...) would be the same elsewhere.
     const replaceable = errors.filter((e) => !isDefinite(e)).length;
-    for (let i = 0; acked.length < config.w && i < spare.length && i < replaceable; i++) {
+    let used = 0;
+    for (; acked.length < config.w && used < spare.length && used < replaceable; used++) {
       try {
-        acked.push(await attempt(spare[i]!));
+        acked.push(await attempt(spare[used]!));
       } catch (e) {
         errors.push(e);
       }
     }
     if (acked.length < config.w) throw quorumError(`write of ${rec.key.slice(0, 8)}`, acked.length, config.w, errors);
     this.ctx.meters.writesAcked++;
+    if (config.coverFailedWrites && used < spare.length) {
+      const settled = Promise.all([rest, extras]);
+      this.ctx.tasks.track(settled.then(() => this.cover([...first, ...extra], spare.slice(used), confirmed, refused, body)));
+    }
     return acked;
+  }
+
+  /**
+   * Once every holder answered or failed, each one that failed an acknowledged write (unreachable, or a
+   * timeout: perhaps a silent crash nobody has noticed yet) is covered by the next spare: otherwise the
+   * write may sit on only W live nodes until the dead holders are detected, and be lost if those W go
+   * meanwhile (Dynamo's hinted handoff). The spare stands in: it hands the record to the holders as a
+   * former holder does, and drops it once they all confirmed (not kept as an extra copy, even under
+   * churn). The writer does not stand in for a holder itself. A refusal means the record is stale or
+   * unwanted everywhere: nothing to cover.
+   */
+  private async cover(holders: Id[], spares: Id[], confirmed: Set<Id>, refused: boolean, body: { record: DataRecord; owner?: Id }): Promise<void> {
+    if (refused) return;
+    const missing = holders.filter((h) => !confirmed.has(h)).length;
+    if (missing === 0) return;
+    const standIns = spares.filter((s) => s !== this.ctx.selfId).slice(0, missing);
+    this.ctx.counters.inc('storage.write.covered', standIns.length);
+    await Promise.allSettled(standIns.map((node) => callPeer(this.ctx, node, M.put, { ...body, cover: true }, PutReply)));
   }
 
   /** Reads key from R holders; newest wins; stale holders are repaired once every holder answered. */

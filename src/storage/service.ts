@@ -24,7 +24,7 @@ export class Service {
   ) {}
 
   register(methods: MethodTable): void {
-    methods.register(M.put, PutBody, (b, c) => this.guard(M.put, c.from, () => this.put(b.record, b.owner, c.from)));
+    methods.register(M.put, PutBody, (b, c) => this.guard(M.put, c.from, () => this.put(b.record, b.owner, c.from, b.cover === true)));
     methods.register(M.get, GetBody, (b, c) => this.guard(M.get, c.from, () => this.get(b.key)));
     methods.register(M.cas, CasBody, (b, c) =>
       this.guard(M.cas, c.from, () => {
@@ -57,11 +57,15 @@ export class Service {
     for (const m of Object.values(M)) methods.unregister(m);
   }
 
-  /** A write from a client (or a cas primary on a client's behalf), charged to the writer's quota. */
-  async put(record: DataRecord, owner: Id | undefined, from: Id): Promise<{ ok: true }> {
+  /**
+   * A write from a client (or a cas primary on a client's behalf), charged to the writer's quota. `cover`:
+   * this node stands in for a holder that failed the write (see Quorum.cover).
+   */
+  async put(record: DataRecord, owner: Id | undefined, from: Id, cover = false): Promise<{ ok: true }> {
     this.requireResponsible(record.key);
     // Only a fellow holder (a cas primary) may write on behalf of another node.
     const charged = owner && owner !== from && this.ctx.placement.isResponsible(record.key, from) ? owner : from;
+    if (cover && !this.ctx.placement.isHolder(record.key)) this.handoff.standIn(record.key);
     await this.store(record, charged, true, from);
     return { ok: true };
   }

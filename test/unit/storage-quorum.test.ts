@@ -33,6 +33,53 @@ describe('quorum reads and writes', () => {
     expect(c.node(h0!).storage.holds(key)).toBe(false);
   });
 
+  it('covers a holder that failed an acknowledged write with the next spare, so the write outlives the W that took it', async () => {
+    const c = await Cluster.create(10);
+    const key = keyFor('cover');
+    const [h0, h1, h2, s0] = c.closest(key, 4);
+    // h0 has crashed silently and nobody noticed yet: every call to it fails.
+    c.net.filter = (_from, to) => to !== h0;
+    const writer = c.outsider(key);
+    await writer.storage.put(key, bytes('x'));
+    await c.settle();
+    expect(c.node(s0!).storage.holds(key)).toBe(true);
+    expect(writer.counters.snapshot()['storage.write.covered']).toBe(1);
+    // The two holders that acknowledged it go at once; the write is still there.
+    c.kill(h1!);
+    c.kill(h2!);
+    c.kill(h0!);
+    c.net.filter = () => true;
+    await c.settle();
+    expect(text(await c.any().storage.get(key))).toBe('x');
+  });
+
+  it('a spare that stood in for a holder hands the write to it once it answers, then drops its copy', async () => {
+    const c = await Cluster.create(10);
+    const key = keyFor('stand-in');
+    const [h0, , , s0] = c.closest(key, 4);
+    c.net.filter = (_from, to) => to !== h0;
+    await c.outsider(key).storage.put(key, bytes('x'));
+    await c.settle();
+    expect(c.node(s0!).storage.holds(key)).toBe(true);
+    expect(c.node(h0!).storage.holds(key)).toBe(false);
+    // h0 was only slow: the stand-in's retried handoff reaches it.
+    c.net.filter = () => true;
+    await c.advance(10_000);
+    expect(c.node(h0!).storage.holds(key)).toBe(true);
+    expect(c.node(s0!).storage.holds(key)).toBe(false);
+    expect(c.holdersOf(key).sort()).toEqual(c.closest(key, 3).sort());
+  });
+
+  it('covers nothing when every holder took the write', async () => {
+    const c = await Cluster.create(10);
+    const key = keyFor('no cover');
+    const writer = c.outsider(key);
+    await writer.storage.put(key, bytes('x'));
+    await c.settle();
+    expect(writer.counters.snapshot()['storage.write.covered']).toBeUndefined();
+    expect(c.holdersOf(key).sort()).toEqual(c.closest(key, 3).sort());
+  });
+
   it('fails a write clearly when fewer than W holders answer', async () => {
     const c = await Cluster.create(10, { config: { slack: 0 } });
     const key = keyFor('c');
@@ -44,7 +91,8 @@ describe('quorum reads and writes', () => {
   });
 
   it('repairs a stale replica on read', async () => {
-    const c = await Cluster.create(10);
+    // No spare covers the holder that missed the write (it would hand the record on first).
+    const c = await Cluster.create(10, { config: { coverFailedWrites: false } });
     const key = keyFor('d');
     const writer = c.outsider(key);
     await writer.storage.put(key, bytes('old'));
