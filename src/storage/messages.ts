@@ -58,14 +58,14 @@ export const OfferBody = v.strictObject({
   leaving: v.optional(v.literal(true)),
   /**
    * An anti-entropy offer: the receiver takes a key it lacks only if it is a holder in its own view, and
-   * a newer version of a copy it keeps (see takesOffer in acceptance.ts), not what it would merely accept within the slack
-   * ranks. Where two views differed on who is the r-th holder, the slack made a key go to the node every
-   * round and be dropped again.
+   * a newer version of a copy it keeps (see takesOffer in acceptance.ts), not what it would merely accept
+   * within the slack ranks. Where two views differed on who is the r-th holder, the slack made a key go
+   * to the node every round and be dropped again.
    */
   sync: v.optional(v.literal(true)),
   /** The sender's own replication target (replication-policy.ts). */
   r: v.optional(RSchema),
-  /** The sender's join is not done: its view of who holds a key is partial (see takesOffer in acceptance.ts). */
+  /** The sender's join is not done: its view of who holds a key is partial (see acceptance.ts). */
   joining: v.optional(v.literal(true)),
 });
 export const PushBody = v.strictObject({
