@@ -24,6 +24,7 @@ export function overlayPort(overlay: Overlay, calls: RoutedCalls): OverlayPort {
     neighbors: () => overlay.neighbors().filter((id) => !overlay.inDoubt(id)),
     contacts: () => overlay.links().filter((l) => !overlay.inDoubt(l.id)).map((l) => l.id),
     joined: () => overlay.joined,
+    watch: (ids) => overlay.watch(ids),
     on: (type, listener) => events.on(type, listener),
   };
 }

@@ -23,6 +23,12 @@ export class FailureDetector {
   /** Peers whose last ping went unanswered: looked at on every tick until they answer or go. */
   private readonly watched = new Set<Peer>();
   private ticks = 0;
+  /**
+   * Peers the layers above rely on beyond the neighbourhood (storage: the fellow holders of its keys):
+   * pinged as often as neighbours, so that a silent crash among them shows within a ping timeout or two
+   * rather than when the dead link closes, half a minute later. Suspicion keeps the far-link rules.
+   */
+  private reliedOn = new Set<Id>();
 
   constructor(private readonly ctx: OverlayContext) {
     ctx.methods.register(METHOD.ping, Empty, () => ctx.table.size);
@@ -37,6 +43,11 @@ export class FailureDetector {
     this.stop?.();
     this.stop = null;
     this.watched.clear();
+  }
+
+  /** Replaces the set of watched peers (see reliedOn). */
+  watch(ids: Iterable<Id>): void {
+    this.reliedOn = new Set(ids);
   }
 
   isRecentlyDead(id: Id): boolean {
@@ -63,6 +74,10 @@ export class FailureDetector {
       return;
     }
     for (const id of nbrs) this.check(table.get(id)!);
+    for (const id of this.reliedOn) {
+      const peer = table.get(id);
+      if (peer && !peer.neighbour) this.check(peer);
+    }
     for (const peer of this.watched) {
       if (table.get(peer.id) !== peer || peer.suspected) this.watched.delete(peer);
       else if (!peer.neighbour) this.check(peer);
@@ -74,7 +89,7 @@ export class FailureDetector {
     if (peer.suspected) return;
     const now = clock.now();
     const neighbour = peer.neighbour === true;
-    const idleMs = neighbour ? config.neighbourPingIdleMs : config.pingIdleMs;
+    const idleMs = neighbour || this.reliedOn.has(peer.id) ? config.neighbourPingIdleMs : config.pingIdleMs;
     if (this.overdue(peer, neighbour)) {
       this.suspect(peer);
     } else if (now - peer.lastHeard >= idleMs && !peer.pingInFlight && now - peer.lastPingAt >= (peer.missedPings > 0 ? config.pingTimeoutMs : idleMs)) {

@@ -36,6 +36,11 @@ export interface StorageConfig extends Limits {
    * record to (see Quorum.cover); false leaves such a holder to handoff and anti-entropy.
    */
   coverFailedWrites: boolean;
+  /**
+   * A leaving node offers a key to the next spare in place of each holder that has not answered its
+   * handover offer this long after the leave began (see Handoff.handOver).
+   */
+  leaveCoverMs: number;
   /** Record bytes per push message. */
   transferBatchBytes: number;
   /** A put that lost a race (STALE) re-reads and retries this many times. */
@@ -62,6 +67,7 @@ export const DEFAULT_CONFIG: StorageConfig = {
   pendingMs: 5_000,
   backupOfferMs: 2_000,
   coverFailedWrites: true,
+  leaveCoverMs: 400,
   transferBatchBytes: 256 * 1024,
   putRetries: 3,
   tombstoneTtlMs: 7 * 24 * 3_600_000,

@@ -10,6 +10,8 @@ import type { StorageContext } from './context.ts';
 import { addKey, type Mover } from './repair.ts';
 import type { Stamp } from './records.ts';
 import { keepsKey } from './acceptance.ts';
+import { topClosest } from './placement.ts';
+import { sleep } from '../core/clock.ts';
 
 export class Handoff {
   /** Holders each key had when it was last handled; a key is handled again when they change. */
@@ -52,18 +54,50 @@ export class Handoff {
   /**
    * Before this node leaves: offers every record it holds to the r holders the key has without this
    * node (the one that takes its place wants it; the others have it), so that the leave costs no key a
-   * replica. Resolves with how many keys every such holder confirmed.
+   * replica. A holder that has not answered its offer within `leaveCoverMs` may have crashed silently a
+   * moment ago (nobody noticed yet, so it is still in the view): the next closest node that is not a
+   * holder is offered the key in its place, as the writer covers a failed put (Quorum.cover). A leave
+   * has about a second before the links close, less than a request timeout, so it cannot wait to see the
+   * holder fail. Resolves with how many keys every holder (or its cover) confirmed.
    */
   async handOver(): Promise<{ keys: number; confirmed: number }> {
-    const { placement, replica, selfId } = this.ctx;
+    const { placement, replica, selfId, config, clock } = this.ctx;
     const others = placement.known().filter((id) => id !== selfId);
     const holdersOf = placement.holdersAmong(others);
     const byTarget = new Map<Id, Id[]>();
     const keys = replica.keys();
     for (const key of keys) for (const h of holdersOf(key)) addKey(byTarget, h, key);
-    const confirmed = await this.mover.moveAll(byTarget, 'leave');
+    const answered = new Set<Id>();
+    const confirmed = new Map<Id, Set<Id>>();
+    const moves = Promise.all(
+      [...byTarget].map(async ([target, list]) => {
+        confirmed.set(target, (await this.mover.move(target, list, 'leave', () => answered.add(target))).confirmed);
+      }),
+    );
+    await Promise.race([moves, sleep(clock, config.leaveCoverMs)]);
+    // Holder/key → the spare offered the key in the holder's place.
+    const covers = new Map<string, Id>();
+    const spares = new Map<Id, Id[]>();
+    for (const key of keys) {
+      const holders = holdersOf(key);
+      const silent = holders.filter((h) => !answered.has(h));
+      if (silent.length === 0) continue;
+      const beyond = topClosest(key, others, holders.length + silent.length).filter((id) => !holders.includes(id));
+      silent.forEach((h, i) => {
+        const spare = beyond[i];
+        if (spare === undefined) return;
+        addKey(spares, spare, key);
+        covers.set(`${h}/${key}`, spare);
+      });
+    }
+    if (spares.size > 0) this.ctx.counters.inc('storage.leave.covered', covers.size);
+    const [coverConfirmed] = await Promise.all([this.mover.moveAll(spares, 'leave'), moves]);
+    const covered = (h: Id, key: Id) => {
+      const spare = covers.get(`${h}/${key}`);
+      return spare !== undefined && coverConfirmed.get(spare)?.has(key) === true;
+    };
     let ok = 0;
-    for (const key of keys) if (holdersOf(key).every((h) => confirmed.get(h)?.has(key))) ok++;
+    for (const key of keys) if (holdersOf(key).every((h) => confirmed.get(h)?.has(key) || covered(h, key))) ok++;
     return { keys: keys.length, confirmed: ok };
   }
 
@@ -109,6 +143,7 @@ export class Handoff {
       this.lastKnown = new Set(known);
       this.lastMode = mode;
     }
+    const holdersOf = placement.holdersAmong(known);
     const keeps = this.ctx.policy.keepsExtras;
     const byTarget = new Map<Id, Id[]>();
     /** Backup offers (from the second closest holder only; more would cost offers for little). */
@@ -116,7 +151,7 @@ export class Handoff {
     const leaving = new Map<Id, { holders: Id[]; stamp: Stamp }>();
     /** New holders of keys this node keeps a copy of, offered later (see offerKept). */
     const kept = new Map<Id, Id[]>();
-    const holdersOf = placement.holdersAmong(known);
+    let planned = false;
     for (const key of replica.keys()) {
       if (sameKnown && this.lastPlan.has(key) && !this.unconfirmed.has(key)) continue;
       const holders = holdersOf(key);
@@ -126,6 +161,7 @@ export class Handoff {
       if (previous === plan && !retry) continue;
       this.lastPlan.set(key, plan);
       this.unconfirmed.delete(key);
+      planned = true;
       // Holders of the last plan were offered the key then (or it is unconfirmed and all are asked
       // again): only new holders need an offer. With r copies that is one target, not r - 1.
       const before = previous !== undefined && !retry ? new Set(previous.split(',')) : undefined;
@@ -152,12 +188,26 @@ export class Handoff {
         leaving.set(key, { holders, stamp: replica.stamp(key)! });
       }
     }
+    if (planned || !sameKnown) this.watchFellows(holdersOf);
     for (const [step, targets] of backups) {
       this.ctx.clock.setTimeout(() => this.backup(targets), step * this.ctx.config.backupOfferMs);
     }
     if (kept.size > 0) this.ctx.clock.setTimeout(() => this.offerKept(kept), 2 * this.ctx.config.backupOfferMs);
     if (byTarget.size === 0) return;
     this.ctx.tasks.track(this.mover.moveAll(byTarget, 'handoff').then((confirmed) => this.settle(byTarget, leaving, confirmed)));
+  }
+
+  /**
+   * Asks the overlay to check the links to the other holders of the keys held here as often as its
+   * neighbour links: when one crashes silently, this node is one that must copy the key again, and a far
+   * link would show the crash only when it closes, half a minute later.
+   */
+  private watchFellows(holdersOf: (key: Id) => Id[]): void {
+    const { port, replica, selfId } = this.ctx;
+    if (!port.watch) return;
+    const fellows = new Set<Id>();
+    for (const key of replica.keys()) for (const h of holdersOf(key)) if (h !== selfId) fellows.add(h);
+    port.watch(fellows);
   }
 
   /** A backup offer: only for keys whose plan did not change meanwhile (a newer pass handles the rest). */

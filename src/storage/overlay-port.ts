@@ -33,5 +33,10 @@ export interface OverlayPort {
    * holders it offers records to are often not a key's holders, and receivers judge its offers by that.
    */
   joined?(): boolean;
+  /**
+   * The nodes whose silent crash this node must notice soon, optional: the other holders of the keys it
+   * holds. They need not be in the overlay's neighbourhood, where links are checked most often.
+   */
+  watch?(ids: Iterable<Id>): void;
   on<K extends keyof OverlayPortEvents>(type: K, listener: (event: OverlayPortEvents[K]) => void): () => void;
 }

@@ -30,8 +30,11 @@ export class Mover {
     return confirmed;
   }
 
-  /** Offers keys to target and pushes those it wants. Network failures leave keys unconfirmed. */
-  async move(target: Id, keys: Id[], reason: MoveReason): Promise<MoveResult> {
+  /**
+   * Offers keys to target and pushes those it wants. Network failures leave keys unconfirmed. `answered`
+   * is called at the target's first reply (it is alive), which may come long before the pushes end.
+   */
+  async move(target: Id, keys: Id[], reason: MoveReason, answered?: () => void): Promise<MoveResult> {
     const result: MoveResult = { confirmed: new Set(), pending: new Set(), bytes: 0 };
     for (let i = 0; i < keys.length; i += MAX_BATCH) {
       const items: OfferItem[] = [];
@@ -52,6 +55,7 @@ export class Mover {
         this.ctx.counters.inc('storage.offer.failed');
         continue;
       }
+      answered?.();
       if (offer.r !== undefined) this.ctx.policy.hear(target, offer.r);
       for (const k of offer.have) result.confirmed.add(k);
       for (const k of offer.pending) result.pending.add(k);

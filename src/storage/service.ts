@@ -65,7 +65,9 @@ export class Service {
     this.requireResponsible(record.key);
     // Only a fellow holder (a cas primary) may write on behalf of another node.
     const charged = owner && owner !== from && this.ctx.placement.isResponsible(record.key, from) ? owner : from;
-    if (cover && !this.ctx.placement.isHolder(record.key)) this.handoff.standIn(record.key);
+    // A stand-in copy is one the cover created: a copy this node already kept (an extra under churn) stays
+    // what it was, and is not dropped once the holders confirm.
+    if (cover && !this.ctx.placement.isHolder(record.key) && !this.ctx.replica.has(record.key)) this.handoff.standIn(record.key);
     await this.store(record, charged, true, from);
     return { ok: true };
   }

@@ -157,6 +157,26 @@ describe('failure detector', () => {
     for (const id of nbrs) expect(count(id)).toBeGreaterThanOrEqual(180_000 / (DEFAULT_OVERLAY_CONFIG.neighbourPingIdleMs + 2 * DEFAULT_OVERLAY_CONFIG.detectorTickMs));
   });
 
+  it('checks a far link that a layer above relies on as often as a neighbour, so its silent crash shows as soon', async () => {
+    const { clock, table, remotes, pings, self, detector } = setup();
+    await clock.runFor(60_000);
+    const nbrs = new Set(table.neighbours());
+    const [relied, other] = [...table.peers.keys()].filter((id) => !nbrs.has(id)).sort((a, b) => compareDistance(self, a, b));
+    detector.watch([relied!]);
+    const t0 = clock.now();
+    await clock.runFor(60_000);
+    const count = (id: Id) => pings.filter((p) => p.id === id && p.at >= t0).length;
+    const { neighbourPingIdleMs, detectorTickMs, pingTimeoutMs } = DEFAULT_OVERLAY_CONFIG;
+    expect(count(relied!)).toBeGreaterThanOrEqual(60_000 / (neighbourPingIdleMs + 2 * detectorTickMs));
+    expect(count(other!)).toBeLessThanOrEqual(1);
+    // Crashed silently: a ping goes unanswered (the link is in doubt, and storage plans without it)
+    // within a ping interval, a tick and a timeout, not when the link closes half a minute later.
+    remotes.get(relied!)!.crashed = true;
+    const crashedAt = clock.now();
+    expect(await clock.runUntil(() => table.get(relied!)!.missedPings > 0, 60_000, 100)).toBe(true);
+    expect(clock.now() - crashedAt).toBeLessThanOrEqual(neighbourPingIdleMs + pingTimeoutMs + 2 * detectorTickMs * 1.1);
+  });
+
   it('answers a second opinion about a neighbour frozen for a few seconds with alive, without pinging it', async () => {
     // Another node's route to it failed and that node suspects it after one missed ping; our answer
     // decides whether the frozen tab is declared dead, so it must rest on the freeze bound.

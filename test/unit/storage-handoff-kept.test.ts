@@ -17,7 +17,12 @@ const key = id('00');
 function keeper() {
   const self = id('08');
   let known: Id[] = [];
-  const port = { selfId: self, neighbors: () => known, contacts: () => [], methods: undefined, on: () => () => undefined };
+  /** What the handoff last asked the overlay to watch. */
+  let watched: Id[] = [];
+  const port = {
+    selfId: self, neighbors: () => known, contacts: () => [], methods: undefined, on: () => () => undefined,
+    watch: (ids: Iterable<Id>) => void (watched = [...ids].sort()),
+  };
   const clock = new ManualClock();
   const placement = new Placement(port as never, () => 3, 2, () => clock.now());
   const offered: Array<[Id, string]> = [];
@@ -51,7 +56,7 @@ function keeper() {
     await tasks.idle();
     return offered.map(([t, reason]) => `${t.slice(0, 2)} ${reason}`).sort();
   };
-  return { pass };
+  return { pass, watched: () => watched.map((w) => w.slice(0, 2)) };
 }
 
 describe('handoff of a kept copy', () => {
@@ -67,5 +72,14 @@ describe('handoff of a kept copy', () => {
     expect(await k.pass([id('04'), id('05'), id('06')])).toEqual(['04 kept', '05 kept', '06 kept']);
     // One new holder among old ones: only it is asked.
     expect(await k.pass([id('04'), id('05'), id('07')])).toEqual(['07 kept']);
+  });
+
+  it('asks the overlay to watch the holders of the keys it holds, and follows them as they change', async () => {
+    const k = keeper();
+    await k.pass([id('01'), id('02'), id('03'), id('40')]);
+    // The three holders of its one key; not 40, which holds nothing this node has.
+    expect(k.watched()).toEqual(['01', '02', '03']);
+    await k.pass([id('01'), id('04'), id('05'), id('40')]);
+    expect(k.watched()).toEqual(['01', '04', '05']);
   });
 });

@@ -124,6 +124,25 @@ describe('handoff, re-replication and anti-entropy', () => {
     expect(meter()).toBe(others);
   });
 
+  it('a leaving node offers a key to the next spare in place of a holder that does not answer', async () => {
+    const c = await Cluster.create(12);
+    const written = await fill(c, 30);
+    const key = [...written.keys()][0]!;
+    const [leaver, h0, h1, h2, spare] = c.closest(key, 5) as [Id, Id, Id, Id, Id];
+    // h0 crashed silently a moment ago: nobody noticed yet, and every call to it fails.
+    c.net.filter = (_from, to) => to !== h0;
+    const held = c.node(leaver).storage.heldKeys();
+    const result = await c.node(leaver).storage.handOver();
+    expect(result.confirmed).toBe(held.length);
+    expect(c.node(spare).storage.holds(key)).toBe(true);
+    expect(c.node(leaver).counters.snapshot()['storage.leave.covered']).toBeGreaterThan(0);
+    // The leaver and the holders that took the handover go, and so does h0: the spare still has it.
+    for (const id of [leaver, h1, h2, h0]) c.kill(id);
+    c.net.filter = () => true;
+    await c.settle();
+    expect(text(await c.any().storage.get(key))).toBe(written.get(key));
+  });
+
   it('survives r - 1 holders of a key dying at once', async () => {
     const c = await Cluster.create(14);
     const written = await fill(c, 40);
