@@ -164,13 +164,23 @@ export class Handoff {
       planned = true;
       // Holders of the last plan were offered the key then (or it is unconfirmed and all are asked
       // again): only new holders need an offer. With r copies that is one target, not r - 1.
-      const before = previous !== undefined && !retry ? new Set(previous.split(',')) : undefined;
+      const previousHolders = previous !== undefined && !retry ? previous.split(',') : undefined;
+      const before = previousHolders && new Set(previousHolders);
       if (holders.includes(selfId)) {
         // A holder now: its copy is one of the r, whatever brought it here.
         this.standIns.delete(key);
         for (const h of holders) {
-          if (h === selfId || before?.has(h)) continue;
-          const step = holders.filter((x) => x !== h).indexOf(selfId);
+          if (h === selfId) continue;
+          const step = offerStep(holders, h, selfId);
+          if (step > 1) continue;
+          // A holder of the last plan was offered the key then: by this node if its step was 0 or 1, else
+          // by the holders ahead of it. Those may have died unseen (two holders crashing together leave a
+          // joiner between them with nobody alive to offer to it): once they are found dead, this node's
+          // step comes up, and the offer is its own.
+          if (before?.has(h)) {
+            const was = offerStep(previousHolders!, h, selfId);
+            if (was === 0 || was === 1) continue;
+          }
           if (step === 0) addKey(byTarget, h, key);
           else if (step === 1 && this.ctx.config.backupOfferMs > 0) {
             let m = backups.get(step);
@@ -266,4 +276,12 @@ export class Handoff {
       }
     }
   }
+}
+
+/**
+ * Which offerer of key `target` this node is (0: the first, 1: the backup; -1: not a holder): its place
+ * among the other holders, closest first.
+ */
+function offerStep(holders: Id[], target: Id, self: Id): number {
+  return holders.filter((x) => x !== target).indexOf(self);
 }

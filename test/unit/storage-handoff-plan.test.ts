@@ -11,11 +11,10 @@ const id = (lead: string) => lead.padEnd(64, '0');
 const key = id('00');
 
 /**
- * One node with one record, a copy it keeps beyond the r holders (rank 3 of r = 3) while the policy keeps
- * extras; the test sets whom it knows and records what its handoff offers to whom.
+ * One node with one record (by default a copy it keeps beyond the r holders, rank 3 of r = 3, while the
+ * policy keeps extras); the test sets whom it knows and records what its handoff offers to whom.
  */
-function keeper() {
-  const self = id('08');
+function keeper(self = id('08'), r = 3) {
   let known: Id[] = [];
   /** What the handoff last asked the overlay to watch. */
   let watched: Id[] = [];
@@ -24,7 +23,7 @@ function keeper() {
     watch: (ids: Iterable<Id>) => void (watched = [...ids].sort()),
   };
   const clock = new ManualClock();
-  const placement = new Placement(port as never, () => 3, 2, () => clock.now());
+  const placement = new Placement(port as never, () => r, 2, () => clock.now());
   const offered: Array<[Id, string]> = [];
   const mover = {
     moveAll: async (byTarget: Map<Id, Id[]>, reason: string) => {
@@ -59,7 +58,7 @@ function keeper() {
   return { pass, watched: () => watched.map((w) => w.slice(0, 2)) };
 }
 
-describe('handoff of a kept copy', () => {
+describe('handoff plans: whom a node offers its keys to', () => {
   it('offers the key to new holders whenever they change, not only the first time', async () => {
     const k = keeper();
     // The first holders are asked once (the kept copy may be a write they lack).
@@ -81,5 +80,15 @@ describe('handoff of a kept copy', () => {
     expect(k.watched()).toEqual(['01', '02', '03']);
     await k.pass([id('01'), id('04'), id('05'), id('40')]);
     expect(k.watched()).toEqual(['01', '04', '05']);
+  });
+
+  it('offers a key to a joiner once the holders that were to offer it are found dead', async () => {
+    // This node holds the key at r = 4, third in line among the holders.
+    const k = keeper(id('06'), 4);
+    await k.pass([id('02'), id('03'), id('07')]);
+    // A joiner comes closest: 02 and 03 are ahead of this node to offer it the key.
+    expect(await k.pass([id('01'), id('02'), id('03'), id('07')])).toEqual([]);
+    // But both had crashed silently; when they are found dead, this node is first in line.
+    expect(await k.pass([id('01'), id('07'), id('09')])).toContain('01 handoff');
   });
 });
