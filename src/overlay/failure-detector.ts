@@ -45,8 +45,8 @@ export class FailureDetector {
     this.watched.clear();
   }
 
-  /** Replaces the set of watched peers (see reliedOn). */
-  watch(ids: Iterable<Id>): void {
+  /** Replaces the set of peers relied on (see reliedOn; not `watched`, the peers with a missed ping). */
+  relyOn(ids: Iterable<Id>): void {
     this.reliedOn = new Set(ids);
   }
 

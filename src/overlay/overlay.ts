@@ -271,15 +271,15 @@ export class Overlay {
     return [...this.table.peers.values()].map((p) => ({ id: p.id, via: p.link.via, bucket: p.bucket, suspected: p.suspected, linkedAt: p.linkedAt }));
   }
 
-  /** Whether a linked peer is in doubt: suspected, or its last ping went unanswered. */
   /**
    * Links the layers above rely on beyond the neighbourhood (storage: the fellow holders of its keys):
    * checked as often as neighbour links, so that their silent crashes show as soon.
    */
   watch(ids: Iterable<Id>): void {
-    this.detector.watch(ids);
+    this.detector.relyOn(ids);
   }
 
+  /** Whether a linked peer is in doubt: suspected, or its last ping went unanswered. */
   inDoubt(id: Id): boolean {
     const peer = this.table.get(id);
     return peer !== undefined && (peer.suspected || peer.missedPings > 0);

@@ -162,7 +162,7 @@ describe('failure detector', () => {
     await clock.runFor(60_000);
     const nbrs = new Set(table.neighbours());
     const [relied, other] = [...table.peers.keys()].filter((id) => !nbrs.has(id)).sort((a, b) => compareDistance(self, a, b));
-    detector.watch([relied!]);
+    detector.relyOn([relied!]);
     const t0 = clock.now();
     await clock.runFor(60_000);
     const count = (id: Id) => pings.filter((p) => p.id === id && p.at >= t0).length;
