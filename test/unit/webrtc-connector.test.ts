@@ -63,7 +63,12 @@ describe('WebrtcConnector (Node, wrtc)', () => {
     const p = env.payload as { type: string; sdp: string };
     const tampered: SignalEnvelope = {
       ...env,
-      payload: { ...p, sdp: p.sdp.replace(/(a=fingerprint:\S+ )(..)/, '$100') },
+      // Always a change: a fingerprint that already began with 00 made a no-op tamper (1 run in 256).
+      payload: {
+        ...p,
+        sdp: p.sdp.replace(/(a=fingerprint:\S+ )(..)/g, (_m, head: string, byte: string) =>
+          head + (byte === '00' ? 'FF' : '00')),
+      },
     };
     expect(await code(b.answer(tampered, 'direct'))).toBe('BAD_SIGNATURE');
     const answer = await b.answer(env, 'direct');
