@@ -42,13 +42,15 @@ export interface StorageRow {
   /** Record bytes sent by handoff, re-replication and anti-entropy during the scenario. */
   repairBytes: number;
   /**
-   * repairBytes / (bytes of the replicas the departures left missing + bytes joiners had to take over),
-   * both against the r the nodes' policy asks for at the time (a key with a kept extra copy that loses a
-   * holder is not missing one). Copies made because r rose count in repairBytes, not in the ideal.
+   * repairBytes / (bytes of the replicas the departures left missing + bytes joiners had to take over
+   * + bytes the new ranks lacked when the policy raised a key's r), all against the r the nodes' policy
+   * asks for at the time (a key with a kept extra copy that loses a holder is not missing one).
    */
   repairBytesOverIdeal: number;
   lostReplicaBytes: number;
   joinPlacementBytes: number;
+  /** The copies rises of r asked for (sim/policy-placement.ts); 0 in the static row, where r stays. */
+  policyPlacementBytes: number;
   departures: number;
   putsAcked: number;
   putsFailed: number;
@@ -76,6 +78,7 @@ async function runOne(
   const before = sw.meters();
   sw.lostReplicaBytes = 0;
   sw.joinPlacementBytes = 0;
+  sw.policyPlacement.reset();
   sw.repairSeconds.length = 0;
   sw.moves?.start();
   const workload = { keys, writesPerSecond: Math.max(2, n / 100), readsPerSecond: Math.max(2, n / 100) };
@@ -95,7 +98,7 @@ async function runOne(
   const lost = new Set([...sw.lostKeys(), ...reads.wrong]);
   const repairBytes = sw.meters().repairBytes - before.repairBytes;
   const controlBytes = sw.meters().controlBytes - before.controlBytes;
-  const ideal = sw.lostReplicaBytes + sw.joinPlacementBytes;
+  const ideal = sw.lostReplicaBytes + sw.joinPlacementBytes + sw.policyPlacement.bytes;
   sw.close();
   if (audit) {
     const endLost = sw.lostKeys();
@@ -145,7 +148,7 @@ async function runOne(
     putMsP99: percentile(sw.ops.putMs, 99), getMsP99: percentile(sw.ops.getMs, 99),
     repairSecondsP50: percentile(sw.repairSeconds, 50), repairSecondsP99: percentile(sw.repairSeconds, 99),
     repairBytes, repairBytesOverIdeal: ideal > 0 ? Math.round((repairBytes / ideal) * 1000) / 1000 : NaN,
-    lostReplicaBytes: sw.lostReplicaBytes, joinPlacementBytes: sw.joinPlacementBytes,
+    lostReplicaBytes: sw.lostReplicaBytes, joinPlacementBytes: sw.joinPlacementBytes, policyPlacementBytes: sw.policyPlacement.bytes,
     departures: sw.departures.length,
     putsAcked: sw.ops.putsAcked, putsFailed: sw.ops.putsFailed, getsFailed: sw.ops.getsFailed, getsWrong: sw.ops.getsWrong,
     converged,

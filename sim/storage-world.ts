@@ -9,6 +9,7 @@ import type { StorageConfig } from '../src/storage/config.ts';
 import { topClosest } from '../src/storage/placement.ts';
 import { compareStamp, makeVersioned, stampOf, type Stamp } from '../src/storage/records.ts';
 import type { MemoryNetworkOptions } from '../src/transport/memory-link.ts';
+import { PolicyPlacement } from './policy-placement.ts';
 import { MoveAudit } from './storage-audit.ts';
 import { ObservedStore, StorageOracle, matches, type KeyState } from './storage-oracle.ts';
 import { SimWorld, simNodeParts, type SimNode } from './world.ts';
@@ -96,6 +97,8 @@ export class StorageWorld {
   lostReplicaBytes = 0;
   /** Bytes of the replicas that joiners should take over (they became one of the r closest to a key). */
   joinPlacementBytes = 0;
+  /** The copies that rises of the replication policy's r asked for (see policy-placement.ts). */
+  readonly policyPlacement: PolicyPlacement;
   /** Every node ever built, for meters (dead nodes' meters count too). */
   readonly selfmesh = new Map<Id, SelfmeshNode>();
   private readonly pending: PendingRepair[] = [];
@@ -127,7 +130,24 @@ export class StorageWorld {
       this.moves = moves;
       this.oracle.trace = (key, what) => moves.note(key, what);
     }
-    this.stopRepairCheck = every(this.sim, options.repairCheckMs ?? 1_000, () => this.checkRepairs());
+    this.policyPlacement = new PolicyPlacement({
+      r: this.r,
+      live: () => this.world.liveJoined,
+      replicasOf: (id) => this.node(id).storage.replicas,
+      ackedKeys: () => [...this.keys].filter(([, s]) => s.acked).map(([key]) => key),
+      trueHolders: (key, n) => this.trueHolders(key, n),
+      targetReplicas: (key) => this.targetReplicas(key),
+      holdsAcked: (key, id) => {
+        const stamp = this.ackedStamp(key);
+        const h = this.oracle.held(key, id);
+        return stamp !== null && h !== undefined && compareStamp(h.stamp, stamp) >= 0;
+      },
+      byteSizeOf: (key) => this.oracle.byteSizeOf(key),
+    });
+    this.stopRepairCheck = every(this.sim, options.repairCheckMs ?? 1_000, () => {
+      this.checkRepairs();
+      this.policyPlacement.check();
+    });
   }
 
   get sim() {
