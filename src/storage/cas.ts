@@ -8,7 +8,7 @@ import type { Id } from '../core/id.ts';
 import { type StorageContext, callPeer } from './context.ts';
 import { CasReply, M } from './messages.ts';
 import type { Quorum } from './quorum.ts';
-import { makeVersioned, sameVersion, versionOf, type Version } from './records.ts';
+import { makeVersioned, nextVersion, sameVersion, versionOf, type Version } from './records.ts';
 import { chain } from './replica.ts';
 
 export interface CasResult {
@@ -63,7 +63,7 @@ export class Cas {
         this.ctx.counters.inc('storage.cas.lost');
         return { ok: false, version: current, value: live ? record!.value : null };
       }
-      const next: Version = { counter: (current?.counter ?? 0) + 1, writer };
+      const next = nextVersion(current, writer, this.ctx.clock.now());
       try {
         await this.quorum.write(makeVersioned(key, next, value), writer);
       } catch (e) {

@@ -114,6 +114,17 @@ export function versionOf(rec: DataRecord): Version | null {
   return rec.kind === 'versioned' ? { counter: rec.counter, writer: rec.writer } : null;
 }
 
+/**
+ * The version a write after `current` takes: one past it, and no lower than the writer's clock (a hybrid
+ * logical clock). A writer whose read missed the newest copy (a lookup that ended in a sparse view under
+ * churn) would otherwise take a counter an older write already has, and lose to it by writer id when
+ * the copies meet, though its write was acknowledged; with the clock, the later write wins. A write that
+ * saw the current version always goes past it, whatever the clocks.
+ */
+export function nextVersion(current: Version | null, writer: Id, now: number): Version {
+  return { counter: Math.max((current?.counter ?? 0) + 1, Math.floor(now)), writer };
+}
+
 export function sameVersion(a: Version | null, b: Version | null): boolean {
   if (a === null || b === null) return a === b;
   return a.counter === b.counter && a.writer === b.writer;

@@ -18,7 +18,7 @@ import { Placement } from './placement.ts';
 import { Quorum } from './quorum.ts';
 import { DEFAULT_POLICY, ReplicationPolicy } from './replication-policy.ts';
 import {
-  type DataRecord, type Version, makeImmutable, makeSigned, makeVersioned, signedKey, validateRecord,
+  type DataRecord, type Version, makeImmutable, makeSigned, makeVersioned, nextVersion, signedKey, validateRecord, versionOf,
 } from './records.ts';
 import { Mover } from './repair.ts';
 import { LocalReplica } from './replica.ts';
@@ -291,7 +291,7 @@ export class Storage {
       if (record && record.kind !== 'versioned') {
         throw new SelfmeshError('CONFLICT', `key ${key.slice(0, 8)} holds a ${record.kind} record`);
       }
-      const version: Version = { counter: (record?.counter ?? 0) + 1, writer: this.selfId };
+      const version = nextVersion(record ? versionOf(record) : null, this.selfId, this.ctx.clock.now());
       try {
         await this.quorum.write(makeVersioned(key, version, value));
         return version;

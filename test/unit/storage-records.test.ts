@@ -5,7 +5,7 @@ import { seededRng } from '../../src/core/rng.ts';
 import { DEFAULT_LIMITS } from '../../src/storage/limits.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 import {
-  compareStamp, keyFor, makeImmutable, makeSigned, makeVersioned, stampOf, validateRecord, type DataRecord,
+  compareStamp, keyFor, makeImmutable, makeSigned, makeVersioned, nextVersion, stampOf, validateRecord, type DataRecord,
 } from '../../src/storage/records.ts';
 import { LocalReplica } from '../../src/storage/replica.ts';
 import { Cluster } from './helpers/ideal-overlay.ts';
@@ -63,6 +63,19 @@ describe('record validation', () => {
     const v2 = stampOf(makeVersioned(keyFor('k'), { counter: 5, writer: mallory.id }, bytes('a')));
     expect(compareStamp(v1, v2)).toBe(alice.id < mallory.id ? -1 : 1);
     expect(compareStamp(s1, v1)).toBeGreaterThan(0);
+  });
+
+  it('gives a blind later write a version above an earlier one, whichever writer id is higher', () => {
+    // Two writers whose reads found nothing (a lookup that missed the copies): the later write must win
+    // when the copies meet; with bare counters both were 1 and the higher writer id won.
+    const [low, high] = alice.id < mallory.id ? [alice, mallory] : [mallory, alice];
+    const earlier = nextVersion(null, high.id, 1_218_800);
+    const later = nextVersion(null, low.id, 1_404_400);
+    const stamp = (v: typeof earlier) => stampOf(makeVersioned(keyFor('k'), v, bytes('x')));
+    expect(compareStamp(stamp(later), stamp(earlier))).toBeGreaterThan(0);
+    // A write that saw a version goes past it, even with a clock behind that version's.
+    expect(nextVersion(later, high.id, 5).counter).toBe(later.counter + 1);
+    expect(nextVersion(null, low.id, 0.6).counter).toBe(1);
   });
 });
 
