@@ -1,9 +1,9 @@
 // The copies a storage room must make because its replication policy raised r (bench/storage.ts): when
 // the r of one of a key's holders goes above the highest r the key has had since counting began, that
 // holder places the key on the new ranks (a node applies its own r to every key it holds), and those
-// there that do not hold it yet must be sent a copy. Like a
-// joiner's placement, this is work any system following the same policy would do; it is not repair of
-// a lost replica, so the bench counts it in the ideal beside the lost replicas and the joiners' share.
+// there that do not hold it yet must be sent a copy. Like a joiner's placement, this is work any system
+// following the same policy would do; it is not repair of a lost replica, so the bench counts it in the
+// ideal beside the lost replicas and the joiners' share.
 import { commonPrefixLength, type Id } from '../src/core/id.ts';
 
 /** What the count reads of the room. */
@@ -32,11 +32,8 @@ export class PolicyPlacement {
   private readonly nodeR = new Map<Id, number>();
   /** Per key, the highest r any of its holders has had since `reset` (a rise is counted once per level). */
   private readonly keyR = new Map<Id, number>();
-  private floor: number;
 
-  constructor(private readonly view: PlacementView) {
-    this.floor = view.r;
-  }
+  constructor(private readonly view: PlacementView) {}
 
   /** Starts counting from the room as it is: every key's present r is its baseline. */
   reset(): void {
@@ -55,17 +52,16 @@ export class PolicyPlacement {
     let keys: Id[] | undefined;
     for (const id of live) {
       const r = this.view.replicasOf(id);
-      const before = this.nodeR.get(id) ?? this.floor;
+      const before = this.nodeR.get(id) ?? this.view.r;
       if (r <= before) continue;
       this.nodeR.set(id, r);
       for (const key of (keys ??= this.view.ackedKeys())) {
         if (commonPrefixLength(key, id) < minPrefix) continue;
-        const had = this.keyR.get(key) ?? this.floor;
-        const want = Math.max(this.view.r, r);
-        if (want <= had) continue;
-        const holders = this.view.trueHolders(key, want);
+        const had = this.keyR.get(key) ?? this.view.r;
+        if (r <= had) continue;
+        const holders = this.view.trueHolders(key, r);
         if (!holders.includes(id)) continue;
-        this.keyR.set(key, want);
+        this.keyR.set(key, r);
         for (const holder of holders.slice(had)) {
           if (!this.view.holdsAcked(key, holder)) this.bytes += this.view.byteSizeOf(key);
         }

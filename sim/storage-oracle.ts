@@ -85,6 +85,13 @@ export class StorageOracle {
     return this.holdings.get(key)?.get(node);
   }
 
+  /** Whether node holds key's latest acknowledged write (or newer). */
+  holdsAcked(key: Id, node: Id): boolean {
+    const stamp = this.ackedStamp(key);
+    const held = this.held(key, node);
+    return stamp !== null && held !== undefined && compareStamp(held.stamp, stamp) >= 0;
+  }
+
   /** Live nodes whose replica of key is at least `stamp` (null: any replica). */
   liveReplicas(key: Id, stamp: Stamp | null): number {
     let n = 0;

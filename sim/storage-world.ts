@@ -137,11 +137,7 @@ export class StorageWorld {
       ackedKeys: () => [...this.keys].filter(([, s]) => s.acked).map(([key]) => key),
       trueHolders: (key, n) => this.trueHolders(key, n),
       targetReplicas: (key) => this.targetReplicas(key),
-      holdsAcked: (key, id) => {
-        const stamp = this.ackedStamp(key);
-        const h = this.oracle.held(key, id);
-        return stamp !== null && h !== undefined && compareStamp(h.stamp, stamp) >= 0;
-      },
+      holdsAcked: (key, id) => this.oracle.holdsAcked(key, id),
       byteSizeOf: (key) => this.oracle.byteSizeOf(key),
     });
     this.stopRepairCheck = every(this.sim, options.repairCheckMs ?? 1_000, () => {
