@@ -23,15 +23,26 @@ export interface OverlayRow {
   /** Lookups left out of successRate because their origin departed before the answer. */
   originGone: number;
   wallSeconds: number;
+  /** Wall seconds per phase: the join of all n, the settling minutes, then idle + lookups or the churn. */
+  phaseSeconds: Record<string, number>;
 }
 
 const IDLE_WINDOW_MS = 120_000;
 
 async function runOne(n: number, sessionMinutes: number | null, seed: number): Promise<OverlayRow> {
   const started = performance.now();
+  const phaseSeconds: Record<string, number> = {};
+  let phaseStart = started;
+  const phaseDone = (name: string) => {
+    const now = performance.now();
+    phaseSeconds[name] = Math.round(now - phaseStart) / 1000;
+    phaseStart = now;
+  };
   const world = new SimWorld({ seed, traceFrames: false });
   await joinAtRate(world, n, Math.max(20, n / 100));
+  phaseDone('join');
   await world.sim.runFor(3 * 60_000);
+  phaseDone('settle');
   let maintenance: number | null = null;
   let stats;
   if (sessionMinutes === null) {
@@ -39,15 +50,19 @@ async function runOne(n: number, sessionMinutes: number | null, seed: number): P
     const before = world.network.totalBytes;
     await world.sim.runFor(IDLE_WINDOW_MS);
     maintenance = (world.network.totalBytes - before) / world.liveJoined.length / (IDLE_WINDOW_MS / 1000);
+    phaseDone('idle');
     stats = await lookups(world, Math.min(2_000, 2 * n), 100);
+    phaseDone('lookups');
   } else {
     stats = await churn(world, { meanSessionMs: sessionMinutes * 60_000, distribution: 'exponential', durationMs: 30 * 60_000, lookupsPerSecond: 2 });
+    phaseDone('churn');
   }
   const links = world.liveJoined.map((id) => world.nodes.get(id)!.overlay.links().length);
   return {
     n, churn: sessionMinutes, hopsMean: mean(stats.hops), hopsP99: percentile(stats.hops, 99),
     linksMean: mean(links), linksMax: Math.max(...links), successRate: stats.succeeded / stats.attempted,
     maintenanceBytesPerNodePerSec: maintenance, failures: stats.failures, originGone: stats.originGone, wallSeconds: (performance.now() - started) / 1000,
+    phaseSeconds,
   };
 }
 
