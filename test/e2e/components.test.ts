@@ -157,14 +157,26 @@ describe('components in a room of four tabs', () => {
   });
   it('rolls the whole room back to 1.0.0 by name from the Components panel, history kept', async () => {
     const page = pages[0]!;
-    const before = (await historyIds(page)).length;
+    // Every tab holds the same history first (a broadcast may still be on its way): the union of what the
+    // tabs hold, waited for on each, then checked with the ids each one misses, so a failure says which.
+    const union = [...new Set((await Promise.all(pages.map(historyIds))).flat())];
+    for (const p of pages)
+      await waitFor(p, async (ids) => {
+        const have = new Set((await (window as unknown as AppWindow).selfmesh.chat.history()).map((m) => m.id));
+        return ids.every((id) => have.has(id));
+      }, union, 10_000).catch(() => undefined);
+    const before = await Promise.all(pages.map(historyIds));
+    expect(before.map((ids) => union.filter((id) => !ids.includes(id))), 'ids each tab misses before the rollback').toEqual(pages.map(() => []));
     await waitFor(page, () => [...document.querySelectorAll('#swap-version option')].some((o) => (o as HTMLOptionElement).value === '1.0.0'), undefined, 10_000);
     await page.selectOption('#swap-version', '1.0.0');
     await page.getByRole('button', { name: 'Roll back to 1.0.0' }).click();
     await waitFor(page, () => document.querySelector('[data-testid=component-result]')?.textContent?.includes('4 of 4 nodes swapped'), undefined, 20_000);
-    for (const p of pages) {
+    for (const [i, p] of pages.entries()) {
       await waitFor(p, () => (window as unknown as AppWindow).selfmesh.components().some((c) => c.name === 'chat' && c.version === '1.0.0'), undefined, 10_000);
-      expect((await historyIds(p)).length).toBe(before);
+      // The rollback keeps each tab's history: the same ids, none lost and none added.
+      const after = await historyIds(p);
+      expect(before[i]!.filter((id) => !after.includes(id)), `ids tab ${i} lost in the rollback`).toEqual([]);
+      expect(after).toHaveLength(before[i]!.length);
     }
     // The room's view follows: every node's summary says 1.0.0, and the topology's legend too.
     await waitFor(page, () => {
