@@ -113,10 +113,34 @@ describe('topology crawler', () => {
     crawler.onChange(() => {
       if (failures === 1) seenAfterFirst.push(crawler.nodes.has(target));
     });
-    for (let i = 0; i < 200 && failures < 2; i++) await run(clock, 10);
+    for (let i = 0; i < 1000 && failures < 2; i++) await run(clock, 10);
     crawler.stop();
     expect(failures).toBe(2);
     expect(seenAfterFirst.every(Boolean)).toBe(true);
     expect(crawler.nodes.has(target)).toBe(false);
+  });
+
+  it('gives a node that never answered a refresh period before its second try (it may still be joining)', async () => {
+    const { clock, self } = setup(20, 3);
+    const target = self.links()[0]!.id;
+    const tries: number[] = [];
+    // The target is not routable at first (a joiner): a route to it ends at another node, for 1 s.
+    const joining: CrawlerNode = {
+      ...self,
+      inspect: async (id: Id) => {
+        if (id === target) {
+          tries.push(clock.now());
+          if (clock.now() < 1000) throw new Error('answered by another node');
+        }
+        return self.inspect(id);
+      },
+    };
+    const crawler = new TopologyCrawler(joining, { clock, concurrency: 4, perSecond: 1000, refreshMs: 2000 });
+    crawler.start();
+    await run(clock, 3000);
+    crawler.stop();
+    expect(tries.length).toBeGreaterThanOrEqual(2);
+    expect(tries[1]! - tries[0]!).toBeGreaterThanOrEqual(2000);
+    expect(crawler.nodes.get(target)?.inspectedAt).not.toBeNull();
   });
 });

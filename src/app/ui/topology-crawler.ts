@@ -2,7 +2,8 @@
 // overlay. Every inspect costs the room a lookup, so the crawl is bounded twice: a few requests in
 // flight, and a token bucket of requests per second. It is incremental: it starts from this node's own
 // links, inspects what it has not seen first, then re-inspects the stalest, and jumps the queue for
-// nodes named in room events. A node is dropped when its inspect fails twice in a row, when an event
+// nodes named in room events. A node is dropped when its inspect fails twice in a row (for one that never
+// answered, the second try waits a refresh period: it may still be joining), when an event
 // says it left or died, or when no known node lists it any more.
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import type { Id } from '../../core/id.ts';
@@ -20,6 +21,8 @@ export interface KnownNode {
   inspectedAt: number | null;
   /** Consecutive failed inspects. */
   failures: number;
+  /** Not inspected again before this time (a node that has never answered gets a moment to finish joining). */
+  retryAt: number;
 }
 
 export interface CrawlerOptions {
@@ -79,7 +82,7 @@ export class TopologyCrawler {
     this.lastRefill = this.clock.now();
     const now = this.clock.now();
     this.nodes.set(node.id, {
-      id: node.id, self: true, links: [], records: null, load: null, firstSeen: now, inspectedAt: null, failures: 0,
+      id: node.id, self: true, links: [], records: null, load: null, firstSeen: now, inspectedAt: null, failures: 0, retryAt: 0,
     });
   }
 
@@ -164,7 +167,7 @@ export class TopologyCrawler {
     let fresh: KnownNode | undefined;
     let stale: KnownNode | undefined;
     for (const n of this.nodes.values()) {
-      if (n.self || this.inFlight.has(n.id)) continue;
+      if (n.self || this.inFlight.has(n.id) || n.retryAt > now) continue;
       if (n.inspectedAt === null) {
         if (!fresh || n.firstSeen < fresh.firstSeen) fresh = n;
       } else if (now - n.inspectedAt >= this.refreshMs && (!stale || n.inspectedAt < stale.inspectedAt!)) {
@@ -199,7 +202,10 @@ export class TopologyCrawler {
       if (!known) return;
       known.failures++;
       if (known.failures >= 2) this.drop(id);
-      else this.urgent.add(id); // confirm soon rather than after a full refresh round
+      // A node that never answered may still be joining (no route ends at it until it is ready), and a
+      // second try at once would fail the same way and hide it for forgetMs: it gets a refresh period.
+      else if (known.inspectedAt === null) known.retryAt = this.clock.now() + this.refreshMs;
+      else this.urgent.add(id); // answered before: confirm soon rather than after a full refresh round
     } finally {
       this.inFlight.delete(id);
     }
@@ -211,7 +217,7 @@ export class TopologyCrawler {
     if (droppedAt !== undefined && now - droppedAt < this.forgetMs) return;
     this.dropped.delete(id);
     this.nodes.set(id, {
-      id, self: false, links: [], records: null, load: null, firstSeen: now, inspectedAt: null, failures: 0,
+      id, self: false, links: [], records: null, load: null, firstSeen: now, inspectedAt: null, failures: 0, retryAt: 0,
     });
     this.changed();
   }
