@@ -88,6 +88,8 @@ describe('web app: a room of six tabs', () => {
     // Within 10 s the first tab's view shows all six nodes and links between them.
     await first.click('.topology summary');
     const sorted = [...ids].sort();
+    const topologyState = () => first.evaluate(() => [...document.querySelectorAll('.topology tr[data-id]')]
+      .map((r) => `${r.getAttribute('data-id')!.slice(0, 8)}:${r.children[1]?.textContent?.trim() ?? '?'}`).join(' '));
     await waitFor(
       first,
       (want) => {
@@ -100,7 +102,10 @@ describe('web app: a room of six tabs', () => {
       },
       sorted,
       10_000,
-    );
+    ).catch(async (e: unknown) => {
+      // Say what the view showed (id prefix: its links cell), so a failure tells which node was missing.
+      throw new Error(`${String(e)}; want ${sorted.map((id) => id.slice(0, 8)).join(' ')}; view ${await topologyState()}`);
+    });
     await first.screenshot({ path: `${SHOTS}/app-room-6-nodes.png` });
     expect(await axe(first)).toEqual([]);
 
