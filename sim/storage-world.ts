@@ -7,7 +7,7 @@ import { SelfmeshNode } from '../src/node.ts';
 import type { OverlayConfig } from '../src/overlay/config.ts';
 import type { StorageConfig } from '../src/storage/config.ts';
 import { topClosest } from '../src/storage/placement.ts';
-import { compareStamp, makeVersioned, stampOf, type Stamp } from '../src/storage/records.ts';
+import { makeVersioned, stampOf, type Stamp } from '../src/storage/records.ts';
 import type { MemoryNetworkOptions } from '../src/transport/memory-link.ts';
 import { PolicyPlacement } from './policy-placement.ts';
 import { MoveAudit } from './storage-audit.ts';
@@ -349,9 +349,8 @@ export class StorageWorld {
     const repair: PendingRepair = { node: id, at: this.sim.now(), how, keys: new Set(), left: new Map(), need: new Map() };
     for (const key of held) {
       this.moves?.note(key, `${how} ${id.slice(0, 6)}`);
-      const stamp = this.ackedStamp(key);
-      const h = this.oracle.held(key, id);
-      if (!stamp || !h || compareStamp(h.stamp, stamp) < 0) continue;
+      if (!this.oracle.holdsAcked(key, id)) continue;
+      const h = this.oracle.held(key, id)!;
       const left = this.liveReplicas(key);
       record.minReplicasLeft = Math.min(record.minReplicasLeft, left);
       if (left === 0) {
