@@ -1,4 +1,6 @@
-// `npm run sim -- <static|churn|crash|partition> --n 1000 --seed 1 [--minutes 30] [--session 10] [--pareto]`
+// `npm run sim -- <static|churn|crash|partition> --n 1000 --seed 1 [--rate n/100] [--minutes 30] [--session 10] [--pareto]`
+// Nodes join at `--rate` a second (default n/100, at least 20: the benchmark's rate, so 10,000 nodes
+// take 100 simulated seconds to come in rather than 500).
 import { churn, inconsistentRoutes, joinAtRate, lookups, mean, percentile } from './scenarios.ts';
 import { SimWorld } from './world.ts';
 
@@ -11,7 +13,7 @@ const n = arg('n', 1000);
 const seed = arg('seed', 1);
 const started = performance.now();
 const world = new SimWorld({ seed });
-await joinAtRate(world, n, arg('rate', 20));
+await joinAtRate(world, n, arg('rate', Math.max(20, n / 100)));
 await world.sim.runFor(arg('settle', 120) * 1000);
 const keys = Array.from({ length: 200 }, () => world.randomKey());
 let extra: Record<string, unknown> = {};
