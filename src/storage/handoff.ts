@@ -11,7 +11,7 @@ import { addKey, type Mover } from './repair.ts';
 import type { Stamp } from './records.ts';
 import { keepsKey } from './acceptance.ts';
 import { topClosest } from './placement.ts';
-import { sleep } from '../core/clock.ts';
+import type { TimerHandle } from '../core/clock.ts';
 
 export class Handoff {
   /** Holders each key had when it was last handled; a key is handled again when they change. */
@@ -74,7 +74,13 @@ export class Handoff {
         confirmed.set(target, (await this.mover.move(target, list, 'leave', () => answered.add(target))).confirmed);
       }),
     );
-    await Promise.race([moves, sleep(clock, config.leaveCoverMs)]);
+    let coverTimer: TimerHandle | undefined;
+    const coverWait = new Promise<void>((resolve) => {
+      coverTimer = clock.setTimeout(resolve, config.leaveCoverMs);
+    });
+    await Promise.race([moves, coverWait]);
+    // When every holder answered in time, the wait is cleared rather than left to fire after we left.
+    clock.clearTimeout(coverTimer);
     // Holder/key → the spare offered the key in the holder's place.
     const covers = new Map<string, Id>();
     const spares = new Map<Id, Id[]>();

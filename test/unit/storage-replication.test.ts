@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from '../../src/core/codec.ts';
 import type { Id } from '../../src/core/id.ts';
+import { DEFAULT_CONFIG } from '../../src/storage/config.ts';
 import { contentOf, keyFor, stampOf } from '../../src/storage/records.ts';
 import { Cluster } from './helpers/ideal-overlay.ts';
 
@@ -105,8 +106,11 @@ describe('handoff, re-replication and anti-entropy', () => {
     expect(held.length).toBeGreaterThan(0);
     const meter = () => [...c.nodes.values()].reduce((s, x) => s + x.storage.stats().repairBytes, 0);
     const before = meter();
+    const coverDue = c.clock.now() + DEFAULT_CONFIG.leaveCoverMs;
     const result = await c.node(leaver).storage.handOver();
     expect(result).toEqual({ keys: held.length, confirmed: held.length });
+    // Every holder answered, so the wait for silent ones is cleared, not left behind to fire.
+    expect(c.clock.dueAt(coverDue)).toBe(0);
     // Before it goes, each of its keys is already on the r nodes closest without it, once each.
     let ideal = 0;
     for (const key of held) {

@@ -17,6 +17,12 @@ export class ManualClock implements Clock {
   clearTimeout(handle: TimerHandle | undefined): void {
     this.timers.delete(handle as number);
   }
+  /** How many timers set and neither run nor cleared are due at `at`. */
+  dueAt(at: number): number {
+    let n = 0;
+    for (const timer of this.timers.values()) if (timer.at === at) n++;
+    return n;
+  }
   /** Advances time, running due timers in order. */
   advance(ms: number): void {
     const end = this.time + ms;
