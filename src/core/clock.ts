@@ -28,6 +28,23 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }
 
+/**
+ * Waits for `work` or for ms on the clock, whichever comes first; resolves true if the time ran out.
+ * The timer is cleared when the work wins, so a finished wait leaves nothing to fire later (a node that
+ * left would otherwise still hold it).
+ */
+export async function within(clock: Clock, ms: number, work: Promise<unknown>): Promise<boolean> {
+  let handle: TimerHandle | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    handle = clock.setTimeout(() => resolve(true), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => false), timeout]);
+  } finally {
+    clock.clearTimeout(handle);
+  }
+}
+
 /** Repeats fn every ms (with the first run after ms) until the returned stop is called. */
 export function every(clock: Clock, ms: number, fn: () => void): () => void {
   let stopped = false;

@@ -1,7 +1,7 @@
 // Leave on purpose: first let the layers above hand over their duties (records) while the links are
 // still up, then tell every peer (with our neighbours, so they can close the gap at once), then close.
 import type { Id } from '../core/id.ts';
-import { sleep } from '../core/clock.ts';
+import { sleep, within } from '../core/clock.ts';
 import type { OverlayContext } from './context.ts';
 import { METHOD } from './messages.ts';
 
@@ -9,12 +9,9 @@ export type BeforeLeave = () => Promise<void> | void;
 
 export async function leave(ctx: OverlayContext, hooks: BeforeLeave[], handoverMs: number): Promise<void> {
   const { clock, table, counters } = ctx;
-  let timedOut = false;
-  const timer = sleep(clock, handoverMs).then(() => {
-    timedOut = true;
-  });
-  await Promise.race([Promise.allSettled(hooks.map(async (hook) => hook())), timer]);
-  if (timedOut) counters.inc('overlay.leave.handoverTimedOut');
+  if (await within(clock, handoverMs, Promise.allSettled(hooks.map(async (hook) => hook())))) {
+    counters.inc('overlay.leave.handoverTimedOut');
+  }
   const neighbours = table.neighbours();
   const peers: Id[] = [...table.peers.keys()];
   for (const id of peers) {

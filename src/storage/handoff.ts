@@ -11,7 +11,7 @@ import { addKey, type Mover } from './repair.ts';
 import type { Stamp } from './records.ts';
 import { keepsKey } from './acceptance.ts';
 import { topClosest } from './placement.ts';
-import type { TimerHandle } from '../core/clock.ts';
+import { within } from '../core/clock.ts';
 
 export class Handoff {
   /** Holders each key had when it was last handled; a key is handled again when they change. */
@@ -74,13 +74,7 @@ export class Handoff {
         confirmed.set(target, (await this.mover.move(target, list, 'leave', () => answered.add(target))).confirmed);
       }),
     );
-    let coverTimer: TimerHandle | undefined;
-    const coverWait = new Promise<void>((resolve) => {
-      coverTimer = clock.setTimeout(resolve, config.leaveCoverMs);
-    });
-    await Promise.race([moves, coverWait]);
-    // When every holder answered in time, the wait is cleared rather than left to fire after we left.
-    clock.clearTimeout(coverTimer);
+    await within(clock, config.leaveCoverMs, moves);
     // Holder/key → the spare offered the key in the holder's place.
     const covers = new Map<string, Id>();
     const spares = new Map<Id, Id[]>();

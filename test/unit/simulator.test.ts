@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Simulator } from '../../sim/simulator.ts';
+import { within } from '../../src/core/clock.ts';
 import { seededRng } from '../../src/core/rng.ts';
 
 describe('Simulator timers', () => {
@@ -71,5 +72,19 @@ describe('Simulator timer wheel', () => {
       const b = order.get(ran[i]!)!;
       expect(a < b || (a === b && ran[i - 1]! < ran[i]!)).toBe(true);
     }
+  });
+});
+
+describe('within (a wait with a deadline on a clock)', () => {
+  it('says whether the time ran out, and leaves no timer behind when the work wins', async () => {
+    const sim = new Simulator();
+    const quick = within(sim, 1_000, new Promise<void>((resolve) => sim.setTimeout(resolve, 10)));
+    await sim.runFor(20);
+    expect(await quick).toBe(false);
+    expect(sim.pending).toBe(0);
+    const slow = within(sim, 1_000, new Promise(() => undefined));
+    await sim.runFor(1_000);
+    expect(await slow).toBe(true);
+    expect(sim.pending).toBe(0);
   });
 });
