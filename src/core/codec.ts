@@ -74,6 +74,20 @@ const libraryDecodeString = (Decoder.prototype as unknown as DecoderInternals).d
   return libraryDecodeString.call(this, byteLength, headerOffset);
 };
 
+/**
+ * Binary fields are copies, not views of the frame they came in: frames are cut from shared slabs
+ * (framing.ts), and a key or signature kept in a table must not keep a whole slab alive. Most binary
+ * fields are keys and signatures of 64 bytes or less, which V8 copies into the JS heap cheaply.
+ */
+const libraryDecodeBinary = (Decoder.prototype as unknown as { decodeBinary(byteLength: number, headOffset: number): Uint8Array }).decodeBinary;
+(InterningDecoder.prototype as unknown as { decodeBinary(byteLength: number, headOffset: number): Uint8Array }).decodeBinary = function (
+  this: unknown,
+  byteLength: number,
+  headOffset: number,
+) {
+  return libraryDecodeBinary.call(this, byteLength, headOffset).slice();
+};
+
 const decoder = new InterningDecoder({
   maxStrLength: 4 * 1024 * 1024,
   maxBinLength: 8 * 1024 * 1024,

@@ -1,7 +1,7 @@
 // Node identity: an Ed25519 key pair; the node id is SHA-256 of the public key.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { hashId, sameBytes, type Id } from './id.ts';
 import type { Rng } from './rng.ts';
 
@@ -75,18 +75,65 @@ export function satisfiesPuzzle(id: Id, bits: number): boolean {
 }
 
 /**
- * Simulation-only scheme: signatures are SHA-256(publicKey || message). It is NOT secure (anyone can
- * compute it) and exists only so that 10,000 simulated nodes do not spend minutes in Ed25519; the
- * simulator still exercises every sign and verify call site, and forgery tests use ed25519Scheme.
+ * Simulation-only scheme: a "signature" is a 32-byte checksum of publicKey || message. It is NOT secure
+ * (anyone can compute it) and exists only so that 10,000 simulated nodes do not spend minutes in
+ * Ed25519; the simulator still exercises every sign and verify call site with real bytes of the real
+ * size, and forgery tests use ed25519Scheme. Not SHA-256 either: at a few microseconds per signed link
+ * offer it was a tenth of a simulated join, and the simulator needs no collision resistance.
  */
 export const simScheme: SignatureScheme = {
-  name: 'sim-sha256',
+  name: 'sim-checksum',
   // Byte for byte (no hex strings of both): equal hex is equal bytes.
-  verify: (publicKey, message, signature) => sameBytes(sha256(concatBytes(publicKey, message)), signature),
-  idOf: (publicKey) => hashId(publicKey),
+  verify: (publicKey, message, signature) => sameBytes(simSign(publicKey, message), signature),
+  idOf: simIdOf,
 };
+
+/** The last key seen per slot, with its id: a simulated node checks the same few hundred keys over and over. */
+const SIM_ID_SLOTS = 1 << 16;
+const simIds: Array<{ publicKey: Uint8Array; id: Id } | undefined> = new Array<undefined>(SIM_ID_SLOTS).fill(undefined);
+
+/** hashId(publicKey), remembered: SHA-256 and hex for every signal verified was a few percent of a join. */
+function simIdOf(publicKey: Uint8Array): Id {
+  const slot = publicKey.length >= 2 ? ((publicKey[0]! << 8) | publicKey[1]!) & (SIM_ID_SLOTS - 1) : 0;
+  const known = simIds[slot];
+  if (known !== undefined && sameBytes(known.publicKey, publicKey)) return known.id;
+  const id = hashId(publicKey);
+  simIds[slot] = { publicKey: publicKey.slice(), id };
+  return id;
+}
+
+/**
+ * Two independent 32-bit multiply-xor hashes over both inputs, spread into 32 bytes by a splitmix
+ * step: any change to either input changes the output (but for a 2^-64 chance).
+ */
+function simSign(publicKey: Uint8Array, message: Uint8Array): Uint8Array {
+  let a = 0x811c9dc5 ^ publicKey.length;
+  let b = 0x9e3779b9 ^ message.length;
+  for (let i = 0; i < publicKey.length; i++) {
+    a = Math.imul(a ^ publicKey[i]!, 0x01000193);
+    b = Math.imul(b ^ publicKey[i]!, 0x5bd1e995) ^ (b >>> 15);
+  }
+  for (let i = 0; i < message.length; i++) {
+    a = Math.imul(a ^ message[i]!, 0x01000193);
+    b = Math.imul(b ^ message[i]!, 0x5bd1e995) ^ (b >>> 15);
+  }
+  const out = new Uint8Array(32);
+  let x = a ^ Math.imul(b, 0x85ebca6b);
+  for (let i = 0; i < 32; i += 4) {
+    x = (x + 0x6d2b79f5) | 0;
+    let z = Math.imul(x ^ (x >>> 15), x | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    z ^= b;
+    out[i] = z;
+    out[i + 1] = z >>> 8;
+    out[i + 2] = z >>> 16;
+    out[i + 3] = z >>> 24;
+    b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  }
+  return out;
+}
 
 export function createSimIdentity(rng: Rng): Identity {
   const publicKey = rng.bytes(32);
-  return { id: hashId(publicKey), publicKey, sign: (message) => sha256(concatBytes(publicKey, message)) };
+  return { id: hashId(publicKey), publicKey, sign: (message) => simSign(publicKey, message) };
 }

@@ -28,10 +28,35 @@ export const DEFAULT_FRAMING: FramingLimits = {
   pendingTimeoutMs: 30_000,
 };
 
+/** Frames up to this size are cut from a shared slab; larger ones get their own buffer. */
+const SLAB_FRAME_MAX = 2048;
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * A new frame of n bytes. A typed array over 64 bytes gets its own backing store outside the JS heap,
+ * which V8 allocates, tracks and frees one by one (several microseconds each, once per message); small
+ * frames are views into a shared slab instead. A slab is never reused: it is freed when the last frame
+ * cut from it is, and a frame is never written after it is sent, so views stay valid. Receivers do not
+ * keep views of a frame (the codec copies binary fields), so a slab lives as long as frames in flight.
+ */
+function newFrame(n: number): Uint8Array {
+  if (n > SLAB_FRAME_MAX) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const frame = slab.subarray(slabUsed, slabUsed + n);
+  // 8-byte steps keep each frame's start aligned, as a buffer of its own would be.
+  slabUsed += (n + 7) & ~7;
+  return frame;
+}
+
 /** The message as one WHOLE frame (a copy), or null if it needs chunks: most messages, no array. */
 export function wholeFrame(message: Uint8Array, limits: FramingLimits = DEFAULT_FRAMING): Uint8Array | null {
   if (message.length + 1 > limits.frameMax) return null;
-  const frame = new Uint8Array(message.length + 1);
+  const frame = newFrame(message.length + 1);
   frame[0] = WHOLE;
   frame.set(message, 1);
   return frame;

@@ -53,4 +53,16 @@ describe('codec', () => {
       expect(() => libraryDecode(cut)).toThrow();
     }
   });
+
+  it('decodes binary fields as copies, not views of the input', () => {
+    // Frames are cut from shared slabs: a key kept from one must not keep the slab alive or change with it.
+    const key = rng.bytes(32);
+    const bytes = encode({ key, big: rng.bytes(3000) });
+    const out = decode(bytes) as { key: Uint8Array; big: Uint8Array };
+    expect(out.key).toEqual(key);
+    expect(out.key.buffer).not.toBe(bytes.buffer);
+    expect(out.big.buffer).not.toBe(bytes.buffer);
+    bytes.fill(0);
+    expect(out.key).toEqual(key);
+  });
 });

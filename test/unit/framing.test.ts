@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_FRAMING, Framer, Reassembler } from '../../src/transport/framing.ts';
+import { DEFAULT_FRAMING, Framer, Reassembler, unwrapWhole, wholeFrame } from '../../src/transport/framing.ts';
 import { FRAME_MAX } from '../../src/transport/link.ts';
 import { ManualClock } from './helpers/manual-clock.ts';
 
@@ -21,6 +21,17 @@ describe('framing', () => {
     const big = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
     expect(new Framer().split(big).length).toBe(Math.ceil(big.length / (FRAME_MAX - 9)));
     expect(Buffer.compare(roundTrip(big)!, big)).toBe(0);
+  });
+
+  it('cuts whole frames from shared slabs without one frame overwriting another', () => {
+    // Thousands of frames of every size up to and past the slab's per-frame bound, all kept (as frames
+    // in flight are): each must still hold its own message after all the others were cut.
+    const messages = Array.from({ length: 3000 }, (_, i) => new Uint8Array(1 + ((i * 37) % 2500)).fill(i % 251));
+    const frames = messages.map((m) => wholeFrame(m)!);
+    const buffers = new Set(frames.map((f) => f.buffer));
+    expect(buffers.size).toBeLessThan(frames.length / 4);
+    const damaged = frames.filter((frame, i) => Buffer.compare(unwrapWhole(frame)!, messages[i]!) !== 0).length;
+    expect(damaged).toBe(0);
   });
 
   it('round-trips any message up to the limit', () => {

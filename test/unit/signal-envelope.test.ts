@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createIdentity, ed25519Scheme } from '../../src/core/identity.ts';
+import { createIdentity, createSimIdentity, ed25519Scheme, simScheme } from '../../src/core/identity.ts';
+import { hashId } from '../../src/core/id.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { isSelfmeshError } from '../../src/core/errors.ts';
 import {
@@ -144,5 +145,47 @@ describe('wire form', () => {
       'BAD_MESSAGE',
     );
     expect(refusal(() => envelopeFromWire('nope')).code).toBe('BAD_MESSAGE');
+  });
+});
+
+describe("the simulator's checksum scheme", () => {
+  // Not secure, but the simulated overlay's signature checks must still catch any changed byte.
+  it('verifies its own envelopes and refuses any changed byte of message, key or signature', () => {
+    const simRng = seededRng(11);
+    const carol = createSimIdentity(simRng);
+    const dave = createSimIdentity(simRng);
+    const env = signEnvelope(carol, { from: carol.id, to: dave.id, token: 't1', kind: 'offer', fingerprint: 'sim 1', payload: { fingerprint: 'sim 1' }, time: NOW });
+    expect(() => verifyEnvelope(simScheme, env, dave.id, NOW)).not.toThrow();
+    const message = simRng.bytes(200);
+    const signature = carol.sign(message);
+    expect(signature).toHaveLength(32);
+    expect(simScheme.verify(carol.publicKey, message, signature)).toBe(true);
+    for (let i = 0; i < message.length; i++) {
+      const changed = message.slice();
+      changed[i] = changed[i]! ^ (1 << (i % 8));
+      expect(simScheme.verify(carol.publicKey, changed, signature)).toBe(false);
+    }
+    for (let i = 0; i < 32; i++) {
+      const key = carol.publicKey.slice();
+      key[i] = key[i]! ^ 0x80;
+      expect(simScheme.verify(key, message, signature)).toBe(false);
+      const forged = signature.slice();
+      forged[i] = forged[i]! ^ 1;
+      expect(simScheme.verify(carol.publicKey, message, forged)).toBe(false);
+    }
+    expect(simScheme.verify(carol.publicKey, message, dave.sign(message))).toBe(false);
+    expect(simScheme.verify(carol.publicKey, message.subarray(1), signature)).toBe(false);
+  });
+
+  it('gives every key the id it hashes to, also when remembered keys share a slot', () => {
+    // Keys differing only after their first two bytes land in one slot of the id memo.
+    const base = seededRng(12).bytes(32);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 50; i++) {
+        const key = base.slice();
+        key[31] = i;
+        expect(simScheme.idOf(key)).toBe(hashId(key));
+      }
+    }
   });
 });

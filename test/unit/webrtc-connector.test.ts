@@ -52,6 +52,11 @@ describe('WebrtcConnector (Node, wrtc)', () => {
     const got = new Promise<Uint8Array>((resolve) => lb.on('message', resolve));
     la.send(new Uint8Array([1, 2, 3]));
     expect([...(await got)]).toEqual([1, 2, 3]);
+    // Frames are views into shared slabs (framing.ts): only the view's bytes may go on the wire.
+    const slab = new Uint8Array(64).map((_, i) => i);
+    const view = new Promise<Uint8Array>((resolve) => lb.on('message', resolve));
+    la.send(slab.subarray(10, 14));
+    expect([...(await view)]).toEqual([10, 11, 12, 13]);
     expect(a.pendingOffers()).toBe(0);
   });
 
