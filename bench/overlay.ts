@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Progress } from '../sim/progress.ts';
 import { churn, joinAtRate, lookups, mean, percentile } from '../sim/scenarios.ts';
 import { SimWorld } from '../sim/world.ts';
 import { linePlot } from './plot.ts';
@@ -39,8 +40,13 @@ async function runOne(n: number, sessionMinutes: number | null, seed: number): P
     phaseStart = now;
   };
   const world = new SimWorld({ seed, traceFrames: false });
+  // On stderr, every 10 s of wall time: the 10,000-node row runs for minutes.
+  const progress = new Progress(world).start();
+  const row = `n = ${n}${sessionMinutes === null ? '' : `, ${sessionMinutes}-minute sessions`}`;
+  progress.phase(`${row}: join`);
   await joinAtRate(world, n, Math.max(20, n / 100));
   phaseDone('join');
+  progress.phase(`${row}: settling for 3 minutes`);
   await world.sim.runFor(3 * 60_000);
   phaseDone('settle');
   let maintenance: number | null = null;
@@ -48,15 +54,19 @@ async function runOne(n: number, sessionMinutes: number | null, seed: number): P
   if (sessionMinutes === null) {
     // Idle cost: everything sent while nobody asks anything.
     const before = world.network.totalBytes;
+    progress.phase(`${row}: idle for 2 minutes`);
     await world.sim.runFor(IDLE_WINDOW_MS);
     maintenance = (world.network.totalBytes - before) / world.liveJoined.length / (IDLE_WINDOW_MS / 1000);
     phaseDone('idle');
+    progress.phase(`${row}: lookups`);
     stats = await lookups(world, Math.min(2_000, 2 * n), 100);
     phaseDone('lookups');
   } else {
+    progress.phase(`${row}: 30 minutes of churn`);
     stats = await churn(world, { meanSessionMs: sessionMinutes * 60_000, distribution: 'exponential', durationMs: 30 * 60_000, lookupsPerSecond: 2 });
     phaseDone('churn');
   }
+  progress.stop();
   const links = world.liveJoined.map((id) => world.nodes.get(id)!.overlay.links().length);
   return {
     n, churn: sessionMinutes, hopsMean: mean(stats.hops), hopsP99: percentile(stats.hops, 99),

@@ -1,32 +1,44 @@
 // `npm run sim -- <static|churn|crash|partition> --n 1000 --seed 1 [--rate n/100] [--minutes 30] [--session 10] [--pareto]`
 // Nodes join at `--rate` a second (default n/100, at least 20: the benchmark's rate, so 10,000 nodes
-// take 100 simulated seconds to come in rather than 500).
+// take 100 simulated seconds to come in rather than 500). Prints the result as JSON on stdout, and a
+// progress line on stderr every 10 s of wall time (`--quiet`: none).
+import { parseSimArgs, USAGE, type SimArgs } from './cli-args.ts';
+import { Progress } from './progress.ts';
 import { churn, inconsistentRoutes, joinAtRate, lookups, mean, percentile } from './scenarios.ts';
 import { SimWorld } from './world.ts';
 
-const [scenario = 'static', ...rest] = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = rest.indexOf(`--${name}`);
-  return i >= 0 ? Number(rest[i + 1]) : fallback;
-};
-const n = arg('n', 1000);
-const seed = arg('seed', 1);
+let args: SimArgs;
+try {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  args = parseSimArgs(process.argv.slice(2));
+} catch (e) {
+  console.error(`${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { scenario, n, seed } = args;
 const started = performance.now();
 const world = new SimWorld({ seed });
-await joinAtRate(world, n, arg('rate', Math.max(20, n / 100)));
-await world.sim.runFor(arg('settle', 120) * 1000);
+const progress = new Progress(world);
+if (!args.quiet) progress.start().phase(`join of ${n} nodes at ${args.rate} a second`);
+await joinAtRate(world, n, args.rate);
+if (!args.quiet) progress.phase(`settling for ${args.settle} s`);
+await world.sim.runFor(args.settle * 1000);
 const keys = Array.from({ length: 200 }, () => world.randomKey());
 let extra: Record<string, unknown> = {};
+if (!args.quiet && scenario !== 'static') progress.phase(scenario);
 if (scenario === 'churn') {
   const stats = await churn(world, {
-    meanSessionMs: arg('session', 10) * 60_000,
-    distribution: rest.includes('--pareto') ? 'pareto' : 'exponential',
-    durationMs: arg('minutes', 30) * 60_000,
-    lookupsPerSecond: arg('lookups', 2),
+    meanSessionMs: args.session * 60_000,
+    distribution: args.pareto ? 'pareto' : 'exponential',
+    durationMs: args.minutes * 60_000,
+    lookupsPerSecond: args.lookups,
   });
   extra = { successRate: stats.succeeded / stats.attempted, failures: stats.failures };
 } else if (scenario === 'crash') {
-  for (const id of [...world.liveJoined].slice(0, Math.floor(n * arg('share', 0.2)))) world.crash(id);
+  for (const id of [...world.liveJoined].slice(0, Math.floor(n * args.share))) world.crash(id);
   const t0 = world.sim.now();
   const ok = await world.sim.runUntil(() => inconsistentRoutes(world, keys) === 0, 10 * 60_000, 5_000);
   extra = { consistentAgain: ok, afterMs: world.sim.now() - t0 };
@@ -38,11 +50,10 @@ if (scenario === 'churn') {
   const t0 = world.sim.now();
   const ok = await world.sim.runUntil(() => inconsistentRoutes(world, keys) === 0, 20 * 60_000, 30_000);
   extra = { mergedAgain: ok, afterMs: world.sim.now() - t0 };
-} else if (scenario !== 'static') {
-  console.error(`unknown scenario ${scenario}`);
-  process.exit(2);
 }
+if (!args.quiet) progress.phase('1,000 lookups');
 const stats = await lookups(world, 1000, 100);
+progress.stop();
 const links = world.liveJoined.map((id) => world.nodes.get(id)!.overlay.links().length);
 console.log(JSON.stringify({
   scenario, n, seed, live: world.liveJoined.length,
