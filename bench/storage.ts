@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Progress } from '../sim/progress.ts';
 import { compareStamp } from '../src/storage/records.ts';
 import { percentile } from './stats.ts';
 import {
@@ -71,6 +72,10 @@ async function runOne(
   const fixed = r === undefined ? undefined : { r, rMax: r, w: Math.floor(r / 2) + 1, readQuorum: Math.floor(r / 2) + 1 };
   const sw = await storageRoom({ n, seed, audit, storage: fixed ?? (rMax === undefined ? undefined : { rMax }) });
   const t0 = sw.sim.now();
+  // On stderr, every 10 s of wall time: a row runs for minutes.
+  const progress = new Progress(sw.world).start();
+  const row = `storage n = ${n}, ${session === null ? 'crashes' : `${session}-minute sessions`}`;
+  progress.phase(`${row}: loading ${keyCount} keys`);
   const keys = makeKeys(sw, keyCount);
   await loadKeys(sw, keys, Math.max(100, n / 2));
   await sw.sim.runFor(60_000);
@@ -82,6 +87,7 @@ async function runOne(
   sw.repairSeconds.length = 0;
   sw.moves?.start();
   const workload = { keys, writesPerSecond: Math.max(2, n / 100), readsPerSecond: Math.max(2, n / 100) };
+  progress.phase(`${row}: ${session === null ? 'ten crashes' : `${minutes} minutes of churn`}`);
   if (session === null) {
     // No churn: ten single crashes (silent, and with links closing), each long after the previous one.
     // Reads go on but writes pause: a write that reaches a spare is handed over later, and those bytes
@@ -93,8 +99,11 @@ async function runOne(
     await sessionChurn(sw, { ...workload, meanSessionMs: session * 60_000, durationMs: minutes * 60_000 });
   }
   const policy = sw.world.liveJoined.map((id) => sw.node(id).storage.replicas).sort((a, b) => a - b);
+  progress.phase(`${row}: convergence`);
   const converged = await waitUntilConverged(sw, 15 * 60_000, 10_000, true);
+  progress.phase(`${row}: reading every key`);
   const reads = await readAll(sw, keys, Math.max(100, n / 2));
+  progress.stop();
   const lost = new Set([...sw.lostKeys(), ...reads.wrong]);
   const repairBytes = sw.meters().repairBytes - before.repairBytes;
   const controlBytes = sw.meters().controlBytes - before.controlBytes;
