@@ -21,6 +21,8 @@ try {
 const { scenario, n, seed } = args;
 const started = performance.now();
 const world = new SimWorld({ seed });
+// The simulated clock does not start at 0: simSeconds is the time this run simulated.
+const simStarted = world.sim.now();
 const progress = new Progress(world);
 if (!args.quiet) progress.start().phase(`join of ${n} nodes at ${args.rate} a second`);
 await joinAtRate(world, n, args.rate);
@@ -59,6 +61,6 @@ console.log(JSON.stringify({
   scenario, n, seed, live: world.liveJoined.length,
   lookupSuccess: stats.succeeded / stats.attempted, hopsMean: mean(stats.hops), hopsP99: percentile(stats.hops, 99),
   linksMean: mean(links), linksMax: Math.max(...links), inconsistent: inconsistentRoutes(world, keys),
-  ...extra, traceHash: world.trace.digest(), simSeconds: world.sim.now() / 1000, wallSeconds: (performance.now() - started) / 1000,
+  ...extra, traceHash: world.trace.digest(), simSeconds: (world.sim.now() - simStarted) / 1000, wallSeconds: (performance.now() - started) / 1000,
 }, null, 2));
 process.exit(0);
