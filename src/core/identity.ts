@@ -104,7 +104,8 @@ function simIdOf(publicKey: Uint8Array): Id {
 
 /**
  * Two independent 32-bit multiply-xor hashes over both inputs, spread into 32 bytes by a splitmix
- * step: any change to either input changes the output (but for a 2^-64 chance).
+ * step. A changed byte in either input changes the output, as a checksum would: enough for a simulator
+ * whose peers are honest, and no protection at all against one that is not.
  */
 function simSign(publicKey: Uint8Array, message: Uint8Array): Uint8Array {
   let a = 0x811c9dc5 ^ publicKey.length;
