@@ -56,6 +56,9 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
   const num = (name: string, fallback: number) => numbers.get(name) ?? fallback;
   const n = num('n', 1000);
   if (!Number.isInteger(n) || n < 2) throw new Error(`--n must be a whole number of nodes, at least 2, not ${n}`);
+  const seed = num('seed', 1);
+  // The generator takes the seed as 32 bits: 1.5 or 2^32 + 1 would silently run seed 1.
+  if (!Number.isInteger(seed) || seed >= 2 ** 32) throw new Error(`--seed must be a whole number below 2^32, not ${seed}`);
   const share = num('share', 0.2);
   if (share > 1) throw new Error(`--share is a share of the nodes, at most 1, not ${share}`);
   const positive = (name: string, value: number) => {
@@ -65,7 +68,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
   return {
     scenario: first as Scenario,
     n,
-    seed: num('seed', 1),
+    seed,
     rate: positive('rate', num('rate', Math.max(20, n / 100))),
     settle: num('settle', 120),
     minutes: num('minutes', 30),

@@ -22,6 +22,8 @@ describe('npm run sim: options', () => {
     expect(() => parseSimArgs(['static', '--n', '1'])).toThrow(/at least 2/);
     expect(() => parseSimArgs(['static', '--rate', '0'])).toThrow(/--rate must be more than 0/);
     expect(() => parseSimArgs(['static', '--seed', '-1'])).toThrow(/--seed needs a number of 0 or more/);
+    expect(() => parseSimArgs(['static', '--seed', '1.5'])).toThrow(/--seed must be a whole number below 2\^32/);
+    expect(() => parseSimArgs(['static', '--seed', String(2 ** 32 + 1)])).toThrow(/below 2\^32/);
     expect(() => parseSimArgs(['crash', '--share', '1.5'])).toThrow(/at most 1/);
   });
 });
