@@ -86,6 +86,10 @@ export async function run(args: string[]): Promise<OverlayRow[]> {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const label = ([n, session]: [number, number | null]) => (session === null ? `${n}` : `${n}:${session}`);
   const plan: Array<[number, number | null]> = [[100, null], [1_000, null], [10_000, null], [1_000, 10], [1_000, 2]];
+  // A typo must not run nothing and then write an empty results file over the measured rows.
+  if (only !== undefined && !plan.some((p) => label(p) === only)) {
+    throw new RangeError(`--only ${only}: no such row; one of ${plan.map(label).join(', ')}`);
+  }
   const measured: OverlayRow[] = [];
   for (const row of plan.filter((p) => p[0] <= maxN && (only === undefined || label(p) === only))) {
     const result = await runOne(row[0], row[1], seed);

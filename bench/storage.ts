@@ -181,6 +181,8 @@ export async function run(args: string[]): Promise<StorageRow[]> {
   const rows: StorageRow[] = [];
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const plan = [null, 10, 2].filter((s) => only === undefined || String(s ?? 'static') === only);
+  // A typo must not run nothing and then write an empty results file over the measured rows.
+  if (plan.length === 0) throw new RangeError(`--only ${only}: no such row; one of static, 10, 2`);
   for (const session of plan) {
     const row = await runOne(n, keys, session, minutes, seed, args.includes('--audit'), r, rMax);
     console.error(JSON.stringify(row));
