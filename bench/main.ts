@@ -9,13 +9,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const [name, ...rest] = process.argv.slice(2);
 const json = rest.includes('--json');
 const args = rest.filter((a) => a !== '--json');
+const USAGE = 'usage: npm run bench -- <link|overlay|storage|swap|browser|report> [--json]';
 
 if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
-  console.error('usage: npm run bench -- <link|overlay|storage|swap|browser> [--json]');
+  console.error(USAGE);
   process.exit(2);
 }
 if (!existsSync(join(here, `${name}.ts`))) {
-  console.error(`no benchmark "${name}"\nusage: npm run bench -- <link|overlay|storage|swap|browser|report> [--json]`);
+  console.error(`no benchmark "${name}"\n${USAGE}`);
   process.exit(2);
 }
 const mod = (await import(join(here, `${name}.ts`))) as { run(args: string[]): Promise<unknown> };

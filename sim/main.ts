@@ -23,14 +23,14 @@ const started = performance.now();
 const world = new SimWorld({ seed });
 // The simulated clock does not start at 0: simSeconds is the time this run simulated.
 const simStarted = world.sim.now();
-const progress = new Progress(world);
-if (!args.quiet) progress.start().phase(`join of ${n} nodes at ${args.rate} a second`);
+const progress = args.quiet ? null : new Progress(world).start();
+progress?.phase(`join of ${n} nodes at ${args.rate} a second`);
 await joinAtRate(world, n, args.rate);
-if (!args.quiet) progress.phase(`settling for ${args.settle} s`);
+progress?.phase(`settling for ${args.settle} s`);
 await world.sim.runFor(args.settle * 1000);
 const keys = Array.from({ length: 200 }, () => world.randomKey());
 let extra: Record<string, unknown> = {};
-if (!args.quiet && scenario !== 'static') progress.phase(scenario);
+if (scenario !== 'static') progress?.phase(scenario);
 if (scenario === 'churn') {
   const stats = await churn(world, {
     meanSessionMs: args.session * 60_000,
@@ -53,9 +53,9 @@ if (scenario === 'churn') {
   const ok = await world.sim.runUntil(() => inconsistentRoutes(world, keys) === 0, 20 * 60_000, 30_000);
   extra = { mergedAgain: ok, afterMs: world.sim.now() - t0 };
 }
-if (!args.quiet) progress.phase('1,000 lookups');
+progress?.phase('1,000 lookups');
 const stats = await lookups(world, 1000, 100);
-progress.stop();
+progress?.stop();
 const links = world.liveJoined.map((id) => world.nodes.get(id)!.overlay.links().length);
 console.log(JSON.stringify({
   scenario, n, seed, live: world.liveJoined.length,

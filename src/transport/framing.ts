@@ -71,20 +71,12 @@ export class Framer {
   private nextMessage = 1;
   constructor(private readonly limits: FramingLimits = DEFAULT_FRAMING) {}
 
-  whole(message: Uint8Array): Uint8Array | null {
-    return wholeFrame(message, this.limits);
-  }
-
   split(message: Uint8Array): Uint8Array[] {
     if (message.length > this.limits.messageMax) {
       throw new SelfmeshError('TOO_LARGE', `message of ${message.length} bytes exceeds ${this.limits.messageMax}`);
     }
-    if (message.length + 1 <= this.limits.frameMax) {
-      const frame = new Uint8Array(message.length + 1);
-      frame[0] = WHOLE;
-      frame.set(message, 1);
-      return [frame];
-    }
+    const whole = wholeFrame(message, this.limits);
+    if (whole) return [whole];
     const room = this.limits.frameMax - CHUNK_HEADER;
     const count = Math.ceil(message.length / room);
     if (count > 0xffff) throw new SelfmeshError('TOO_LARGE', 'message needs too many chunks');
