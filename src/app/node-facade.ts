@@ -87,14 +87,13 @@ export interface FacadeOptions {
 
 export function nodeFacade({ node, room, clock, progress }: FacadeOptions): NodeApi & { eventLog(): RoomEvent[] } {
   const { log, events } = roomEvents(node, clock);
-  const rtts = new Map<Id, number>();
   return {
     id: node.id,
     room,
     startedAt: node.startedAt,
     progress: () => progress.get(),
     links: (): LinkInfo[] =>
-      node.overlay.links().map((l) => ({ id: l.id, via: l.via, rttMs: rtts.get(l.id) ?? null, openedAt: l.linkedAt })),
+      node.overlay.links().map((l) => ({ id: l.id, via: l.via, rttMs: l.rttMs, openedAt: l.linkedAt })),
     stats: (): NodeStats => {
       const o = node.overlay.stats();
       const s = node.storage.stats();
@@ -119,10 +118,7 @@ export function nodeFacade({ node, room, clock, progress }: FacadeOptions): Node
     onEvent: (listener) => events.on('event', listener),
     eventLog: () => [...log],
     route: async (key: Id) => {
-      const started = clock.now();
       const result = await node.overlay.route(key, { method: METHOD.closest, body: { n: 1 } });
-      const first = result.path[0];
-      if (first && result.path.length > 0) rtts.set(first, clock.now() - started);
       return { key, path: [node.id, ...result.path], responsible: result.responder };
     },
     inspect: (id: Id) => node.inspect(id),

@@ -216,7 +216,7 @@ export class FailureDetector {
       const helper = table.get(id);
       if (!helper) continue;
       try {
-        const reply = await helper.rpc.request(METHOD.probe, { target }, { timeoutMs: config.pingTimeoutMs * 2 });
+        const reply = await helper.rpc.request(METHOD.probe, { target }, { timeoutMs: config.pingTimeoutMs * 2, relayed: true });
         const parsed = v.safeParse(ProbeReply, reply);
         if (!parsed.success) {
           this.ctx.drop('bad-probe-reply');

@@ -52,6 +52,8 @@ export interface LinkInfo {
   bucket: number;
   suspected: boolean;
   linkedAt: number;
+  /** The link's round trip: the least of its recent requests' (see Rpc.rttMs); null before the first reply. */
+  rttMs: number | null;
 }
 
 export interface OverlayStats {
@@ -268,7 +270,7 @@ export class Overlay {
   }
 
   links(): LinkInfo[] {
-    return [...this.table.peers.values()].map((p) => ({ id: p.id, via: p.link.via, bucket: p.bucket, suspected: p.suspected, linkedAt: p.linkedAt }));
+    return [...this.table.peers.values()].map((p) => ({ id: p.id, via: p.link.via, bucket: p.bucket, suspected: p.suspected, linkedAt: p.linkedAt, rttMs: p.rpc.rttMs }));
   }
 
   /**

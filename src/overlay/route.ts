@@ -92,7 +92,7 @@ export class Router {
       }, Math.min(ACK_TIMEOUT_MS, budget));
       this.acks.set(nonce, { from: peer.id, timer });
       // (No named closures: the build names each one it makes, and this runs for every hop.)
-      peer.rpc.request(METHOD.route, hop, { timeoutMs: budget + HOP_MARGIN_MS / 2 }).then(
+      peer.rpc.request(METHOD.route, hop, { timeoutMs: budget + HOP_MARGIN_MS / 2, relayed: true }).then(
         (reply) => {
           this.hopSettled(nonce, timer);
           resolve(reply);

@@ -34,6 +34,8 @@ export interface RpcOptions {
 export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The answer waits on other nodes (a relayed route, a probe): its time says nothing of this link's. */
+  relayed?: boolean;
 }
 
 export interface RpcStats {
@@ -44,7 +46,12 @@ export interface RpcStats {
   dropped: number;
 }
 
+/** Round trips are remembered over the last one to two windows of this length. */
+export const RTT_WINDOW_MS = 30_000;
+
 interface PendingRequest {
+  /** When it was sent, or -1 for a relayed request (not a sample of the round trip). */
+  sentAt: number;
   resolve: (value: unknown) => void;
   reject: (e: unknown) => void;
   timer: TimerHandle;
@@ -77,6 +84,14 @@ export class Rpc {
   private incoming = 0;
   private closed = false;
   private call: CallContext | null = null;
+  /**
+   * The least round trip of a request answered in this window and in the one before (a windowed
+   * minimum, as BBR keeps min_rtt): a reply's time also holds the handler's, and the least of many is
+   * the path's. Two windows, so that the figure follows a path that got slower within a minute.
+   */
+  private rttWindowStart = 0;
+  private rttMin = Infinity;
+  private rttPrevMin = Infinity;
   /**
    * The owner's record of this link, if any: its `lastHeard` is stamped with the time of every frame
    * that arrives, once the frame is handled (the failure detector's heartbeat). A field rather than
@@ -114,6 +129,12 @@ export class Rpc {
     return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, bytesIn: this.bytesIn, bytesOut: this.bytesOut, dropped: this.dropped };
   }
 
+  /** The link's round trip as its recent replies show it (see rttMin), or null before the first. */
+  get rttMs(): number | null {
+    const least = Math.min(this.rttMin, this.rttPrevMin);
+    return least === Infinity ? null : least;
+  }
+
   get isOpen(): boolean {
     return !this.closed && this.link.isOpen;
   }
@@ -134,7 +155,7 @@ export class Rpc {
         signal.addEventListener('abort', onAbort, { once: true });
         cleanup = () => signal.removeEventListener('abort', onAbort);
       }
-      const entry: PendingRequest = { resolve, reject, timer, cleanup };
+      const entry: PendingRequest = { sentAt: options.relayed ? -1 : this.opts.clock.now(), resolve, reject, timer, cleanup };
       if (this.first === null) {
         this.first = entry;
         this.firstId = id;
@@ -206,6 +227,19 @@ export class Rpc {
     return whole ? this.outbox.pushOne(whole) : this.outbox.push(frames!);
   }
 
+  private sampleRtt(sentAt: number): void {
+    if (sentAt < 0) return;
+    const now = this.opts.clock.now();
+    if (now - this.rttWindowStart >= RTT_WINDOW_MS) {
+      // The window just ended becomes the previous one, unless a whole window passed with no reply.
+      this.rttPrevMin = now - this.rttWindowStart < 2 * RTT_WINDOW_MS ? this.rttMin : Infinity;
+      this.rttMin = Infinity;
+      this.rttWindowStart = now;
+    }
+    const sample = now - sentAt;
+    if (sample < this.rttMin) this.rttMin = sample;
+  }
+
   private drop(reason: string): void {
     this.dropped++;
     this.counters.inc(`rpc.dropped.${reason}`);
@@ -236,11 +270,14 @@ export class Rpc {
       this.onRequest(envelope[1], envelope[2], envelope[3]);
     } else if (type === REPLY && envelope.length === 3 && isUint(envelope[1])) {
       const p = this.settle(envelope[1]);
-      if (p) p.resolve(envelope[2]);
-      else this.drop('unexpected-reply');
+      if (p) {
+        this.sampleRtt(p.sentAt);
+        p.resolve(envelope[2]);
+      } else this.drop('unexpected-reply');
     } else if (type === ERROR && envelope.length === 4 && isUint(envelope[1]) && typeof envelope[3] === 'string') {
       const p = this.settle(envelope[1]);
       const code = typeof envelope[2] === 'string' && ERROR_CODES.has(envelope[2]) ? envelope[2] : 'INTERNAL';
+      if (p) this.sampleRtt(p.sentAt);
       if (p) p.reject(new SelfmeshError(code as ErrorCode, envelope[3].slice(0, 500)));
       else this.drop('unexpected-reply');
     } else if (type === NOTIFY && envelope.length === 3 && typeof envelope[1] === 'string') {

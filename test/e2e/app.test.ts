@@ -128,6 +128,10 @@ describe('web app: a room of six tabs', () => {
     await first.keyboard.press('ArrowRight');
     await waitFor(first, () => document.querySelector('.topology .tip') !== null, undefined);
 
+    // The inspector shows the round trip of the links its failure detector has pinged.
+    await waitFor(first, () => [...document.querySelectorAll('[data-testid=link-rtt]')]
+      .some((td) => /^(<1|[0-9]+) ms$/.test(td.textContent?.trim() ?? '')), undefined, 30_000);
+
     // Closing a tab removes its node from the first tab's view.
     const closed = tabs[3]!;
     const closedId = ids[3]!;

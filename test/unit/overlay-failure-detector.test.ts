@@ -17,7 +17,9 @@ import { RoutingTable, type Peer } from '../../src/overlay/routing-table.ts';
 import type { Link } from '../../src/transport/link.ts';
 import { MethodTable } from '../../src/transport/methods.ts';
 import type { Rpc } from '../../src/transport/rpc.ts';
+import { joinAtRate } from '../../sim/scenarios.ts';
 import { Simulator } from '../../sim/simulator.ts';
+import { SimWorld } from '../../sim/world.ts';
 
 const RTT_MS = 40;
 
@@ -190,5 +192,28 @@ describe('failure detector', () => {
     if (!checked.ok) throw new Error(checked.reason);
     const reply = checked.handler(checked.body, { from: table.neighbours()[1]!, link: {} as Link });
     await expect(reply).resolves.toEqual({ alive: true });
+  });
+});
+
+describe('link round trips over the memory network', () => {
+  it("shows every linked node's round trip in links(): twice the one-way latency", async () => {
+    const world = new SimWorld({ seed: 3, traceFrames: false, network: { latencyMs: () => 25, jitterMs: 0 } });
+    await joinAtRate(world, 16, 8);
+    // Long enough for an idle far link to be pinged (after a minute of silence).
+    await world.sim.runFor(150_000);
+    const pairs = new Map<string, Array<number | null>>();
+    for (const id of world.liveJoined) {
+      for (const link of world.nodes.get(id)!.overlay.links()) {
+        const pair = [id, link.id].sort().join();
+        pairs.set(pair, [...(pairs.get(pair) ?? []), link.rttMs]);
+      }
+    }
+    expect(pairs.size).toBeGreaterThan(16);
+    for (const [pair, ends] of pairs) {
+      // An end knows the round trip once it has had an answer (to anything but a relayed request); only
+      // one end of an idle link pings.
+      expect(ends.some((rtt) => rtt !== null), pair).toBe(true);
+      for (const rtt of ends) if (rtt !== null) expect(rtt, pair).toBe(50);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { Counters } from '../../src/core/counters.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { Framer } from '../../src/transport/framing.ts';
 import { MethodTable } from '../../src/transport/methods.ts';
-import { Rpc } from '../../src/transport/rpc.ts';
+import { RTT_WINDOW_MS, Rpc } from '../../src/transport/rpc.ts';
 import { SelfmeshError } from '../../src/core/errors.ts';
 import { linkPair } from './helpers/link-pair.ts';
 import { ManualClock } from './helpers/manual-clock.ts';
@@ -145,5 +145,39 @@ describe('rpc', () => {
     for (let i = 0; i < 3; i++) void rpcA.request('never', null).catch(() => undefined);
     await expect(rpcA.request('echo', 1)).rejects.toMatchObject({ code: 'REFUSED' });
     rpcA.close();
+  });
+
+  it("measures the link's round trip as the least of its recent replies', and follows a path that got slower", async () => {
+    const clock = new ManualClock();
+    const { rpcA, methodsB } = setup(clock);
+    // The far end answers after `ms` on the clock: a reply's time is the path's plus the handler's.
+    methodsB.register('after', v.number(), (ms) => new Promise((resolve) => clock.setTimeout(() => resolve(ms), ms)));
+    const roundTrip = async (ms: number) => {
+      const p = rpcA.request('after', ms, { timeoutMs: 10_000 });
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      clock.advance(ms);
+      await p;
+    };
+    expect(rpcA.rttMs).toBeNull();
+    await roundTrip(30);
+    expect(rpcA.rttMs).toBe(30);
+    await roundTrip(5);
+    await roundTrip(50);
+    expect(rpcA.rttMs).toBe(5);
+    // Errors are answers too; a timeout is not.
+    await expect(rpcA.request('fail', null)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(rpcA.rttMs).toBe(0);
+    // A window later the quick answers are the previous window's and still count; two windows later
+    // only what the path shows now does.
+    clock.advance(RTT_WINDOW_MS);
+    await roundTrip(50);
+    expect(rpcA.rttMs).toBe(0);
+    clock.advance(RTT_WINDOW_MS);
+    await roundTrip(50);
+    expect(rpcA.rttMs).toBe(50);
+    const late = rpcA.request('never', null, { timeoutMs: 20 });
+    clock.advance(20);
+    await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(rpcA.rttMs).toBe(50);
   });
 });
