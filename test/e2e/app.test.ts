@@ -132,6 +132,14 @@ describe('web app: a room of six tabs', () => {
     await waitFor(first, () => [...document.querySelectorAll('[data-testid=link-rtt]')]
       .some((td) => /^(<1|[0-9]+) ms$/.test(td.textContent?.trim() ?? '')), undefined, 30_000);
 
+    // The split under the link count is of the links open now (it once showed counters of every link made).
+    const { split, rows } = await first.evaluate(() => ({
+      split: document.querySelector('[data-testid=links-split]')?.textContent?.trim() ?? '',
+      rows: document.querySelectorAll('[data-testid=link-rtt]').length,
+    }));
+    const [viaServer, viaOverlay] = (/^([0-9]+) server · ([0-9]+) overlay$/.exec(split) ?? []).slice(1).map(Number);
+    expect(viaServer! + viaOverlay!, split).toBe(rows);
+
     // Closing a tab removes its node from the first tab's view.
     const closed = tabs[3]!;
     const closedId = ids[3]!;
