@@ -65,7 +65,7 @@ export class SelfmeshNode {
       bootstrap: parts.bootstrap,
       methods: this.methods,
     });
-    this.calls = new RoutedCalls(this.overlay, this.methods, parts.identity, parts.scheme, parts.clock);
+    this.calls = new RoutedCalls(this.overlay, this.methods, parts.identity, parts.scheme, parts.clock, this.counters);
     this.storage = new Storage({
       port: overlayPort(this.overlay, this.calls),
       store: parts.store,

@@ -9,7 +9,8 @@ import type { Identity, SignatureScheme } from '../core/identity.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Connector, Link, SignalEnvelope } from './link.ts';
 import type { MemoryLink, MemoryNetwork } from './memory-link.ts';
-import { ReplayGuard, signEnvelope, verifyEnvelope } from './signal-envelope.ts';
+import { ReplayGuard } from './replay-guard.ts';
+import { signEnvelope, verifyEnvelope } from './signal-envelope.ts';
 
 export interface MemoryConnectorOptions {
   network: MemoryNetwork;

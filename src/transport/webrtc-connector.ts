@@ -10,9 +10,9 @@ import type { Identity, SignatureScheme } from '../core/identity.ts';
 import { cryptoRng, type Rng } from '../core/rng.ts';
 import type SimplePeer from 'simple-peer';
 import type { Connector, Link, SignalEnvelope } from './link.ts';
+import { ReplayGuard } from './replay-guard.ts';
 import {
   DEFAULT_MAX_SKEW_MS,
-  ReplayGuard,
   fingerprintOf,
   signEnvelope,
   verifyEnvelope,

@@ -3,8 +3,8 @@ import { createIdentity, createSimIdentity, ed25519Scheme, simScheme } from '../
 import { hashId } from '../../src/core/id.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { isSelfmeshError } from '../../src/core/errors.ts';
+import { ReplayGuard } from '../../src/transport/replay-guard.ts';
 import {
-  ReplayGuard,
   envelopeFromWire,
   envelopeToWire,
   fingerprintOf,
