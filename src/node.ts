@@ -76,7 +76,7 @@ export class SelfmeshNode {
       counters: this.counters,
       config: parts.storage,
     });
-    this.broadcaster = new Broadcaster(this.overlay, parts.clock, parts.rng, this.counters);
+    this.broadcaster = new Broadcaster(this.overlay, parts.identity, parts.scheme, parts.clock, parts.rng, this.counters);
     this.summary = new NodeSummaryService(this);
     // Records go to their new holders before the links close.
     // A leaving node hands its records to the holders its keys have without it, before its links close.

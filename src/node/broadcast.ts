@@ -3,17 +3,31 @@
 // buckets b >= L, with limit b + 1, so each subtree of the id space is covered by the node sent into
 // it. Two nodes per bucket instead of one, with duplicates dropped, so that one dead link does not cut
 // a subtree off; the cost stays below 2N messages per broadcast.
+//
+// A broadcast passes through every node, so its origin signs it (id, topic, payload, time): no node can
+// speak for another (a chat message in someone else's name) or play an old broadcast again once it has
+// left the time window, and within the window the id is remembered. A forged or stale one is dropped,
+// counted, and not forwarded.
 import * as v from 'valibot';
 import type { Clock } from '../core/clock.ts';
+import { encode } from '../core/codec.ts';
 import type { Counters } from '../core/counters.ts';
 import { Emitter } from '../core/emitter.ts';
 import { isId, type Id } from '../core/id.ts';
+import type { Identity, SignatureScheme } from '../core/identity.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Overlay } from '../overlay/overlay.ts';
 
 export const BROADCAST = 'node.broadcast';
 const REDUNDANCY = 2;
-const SEEN_MAX = 4096;
+/** A broadcast whose time is further than this from the receiver's clock is dropped (stale). */
+export const BROADCAST_MAX_SKEW_MS = 2 * 60_000;
+/**
+ * Ids remembered at most. Entries go once a replay of them would be stale anyway; past this many within
+ * that time (a flood), the oldest go first.
+ */
+const SEEN_MAX = 16_384;
+const PRUNE_EVERY_MS = 1_000;
 
 const BroadcastMessage = v.object({
   id: v.pipe(v.string(), v.regex(/^[0-9a-f]{16,32}$/)),
@@ -21,8 +35,12 @@ const BroadcastMessage = v.object({
   topic: v.pipe(v.string(), v.maxLength(128)),
   limit: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(256)),
   payload: v.unknown(),
+  time: v.number(),
+  publicKey: v.pipe(v.instance(Uint8Array), v.length(32)),
+  signature: v.pipe(v.instance(Uint8Array), v.maxLength(128)),
 });
-type BroadcastMessage = v.InferOutput<typeof BroadcastMessage>;
+/** A broadcast as sent or accepted (its binary fields of any buffer). */
+type BroadcastMessage = Omit<v.InferOutput<typeof BroadcastMessage>, 'publicKey' | 'signature'> & { publicKey: Uint8Array; signature: Uint8Array };
 
 export interface BroadcastEvent {
   id: string;
@@ -32,12 +50,21 @@ export interface BroadcastEvent {
   at: number;
 }
 
+/** What the origin signs: everything but `limit`, which each forwarding node sets. */
+function signedBytes(msg: Pick<BroadcastMessage, 'id' | 'origin' | 'topic' | 'payload' | 'time'>): Uint8Array {
+  return encode(['selfmesh/broadcast/1', msg.id, msg.origin, msg.topic, msg.payload, msg.time]);
+}
+
 export class Broadcaster {
   readonly events = new Emitter<{ message: BroadcastEvent }>();
+  /** Broadcast id -> when this node first accepted it. */
   private readonly seen = new Map<string, number>();
+  private prunedAt = -Infinity;
 
   constructor(
     private readonly overlay: Overlay,
+    private readonly identity: Identity,
+    private readonly scheme: SignatureScheme,
     private readonly clock: Clock,
     private readonly rng: Rng,
     private readonly counters: Counters,
@@ -48,7 +75,8 @@ export class Broadcaster {
   /** Sends to every node (this one included); returns the broadcast's id. */
   send(topic: string, payload: unknown): string {
     const id = Array.from(this.rng.bytes(12), (b) => b.toString(16).padStart(2, '0')).join('');
-    this.receive({ id, origin: this.overlay.id, topic, limit: 0, payload });
+    const unsigned = { id, origin: this.identity.id, topic, payload, time: this.clock.now() };
+    this.accept({ ...unsigned, limit: 0, publicKey: this.identity.publicKey, signature: this.identity.sign(signedBytes(unsigned)) });
     return id;
   }
 
@@ -62,11 +90,39 @@ export class Broadcaster {
       this.counters.inc('broadcast.duplicate');
       return;
     }
+    // Checked before the id is remembered: a forgery must not make the real one look like a duplicate.
+    if (Math.abs(this.clock.now() - msg.time) > BROADCAST_MAX_SKEW_MS) {
+      this.counters.inc('broadcast.dropped.stale');
+      return;
+    }
+    if (this.scheme.idOf(msg.publicKey) !== msg.origin || !this.scheme.verify(msg.publicKey, signedBytes(msg), msg.signature)) {
+      this.counters.inc('broadcast.dropped.forged');
+      return;
+    }
+    this.accept(msg);
+  }
+
+  private accept(msg: BroadcastMessage): void {
     const at = this.clock.now();
+    this.prune(at);
     this.seen.set(msg.id, at);
     if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.keys().next().value!);
     this.forward(msg);
     this.events.emit('message', { id: msg.id, origin: msg.origin, topic: msg.topic, payload: msg.payload, at });
+  }
+
+  /**
+   * Forgets ids accepted long enough ago that the time check now refuses any copy (its time was within
+   * the skew of when it was accepted). Entries are in acceptance order, so the walk stops at the first
+   * one still needed.
+   */
+  private prune(now: number): void {
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    for (const [id, at] of this.seen) {
+      if (at + 2 * BROADCAST_MAX_SKEW_MS >= now) break;
+      this.seen.delete(id);
+    }
   }
 
   private forward(msg: BroadcastMessage): void {
