@@ -1,10 +1,29 @@
 // What a node tells others about itself when asked through the overlay: its links, how many records
 // it holds, and its load. The topology view learns the room from these, a few nodes at a time.
 import * as v from 'valibot';
-import type { Id } from '../core/id.ts';
+import { SelfmeshError } from '../core/errors.ts';
+import { isId, type Id } from '../core/id.ts';
 import type { SelfmeshNode } from '../node.ts';
 
 export const NODE_SUMMARY = 'node.summary';
+
+const Count = v.pipe(v.number(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+/**
+ * An answer as another node may send it: the views render it and crawl the ids in it, so it is checked
+ * and bounded first (a node holds at most a few hundred links, and runs a few components).
+ */
+const NodeSummarySchema = v.object({
+  id: v.custom<Id>(isId),
+  links: v.pipe(v.array(v.custom<Id>(isId)), v.maxLength(512)),
+  records: Count,
+  recordBytes: Count,
+  load: Count,
+  uptimeMs: Count,
+  components: v.pipe(
+    v.array(v.object({ name: v.pipe(v.string(), v.maxLength(64)), version: v.pipe(v.string(), v.maxLength(64)) })),
+    v.maxLength(64),
+  ),
+});
 
 export interface NodeSummary {
   id: Id;
@@ -53,6 +72,12 @@ export class NodeSummaryService {
 
   async ask(node: Id): Promise<NodeSummary> {
     if (node === this.node.id) return this.local();
-    return (await this.node.calls.call(node, NODE_SUMMARY, {}, { timeoutMs: 5_000 })) as NodeSummary;
+    const reply = await this.node.calls.call(node, NODE_SUMMARY, {}, { timeoutMs: 5_000 });
+    const parsed = v.safeParse(NodeSummarySchema, reply);
+    if (!parsed.success) {
+      this.node.counters.inc('node.summary.bad');
+      throw new SelfmeshError('BAD_MESSAGE', `node ${node.slice(0, 8)} sent a malformed summary: ${parsed.issues[0].message}`);
+    }
+    return parsed.output;
   }
 }
