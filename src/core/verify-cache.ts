@@ -17,23 +17,39 @@ export const VERIFY_CACHE_ENTRIES = 256;
 export function cachingScheme(scheme: SignatureScheme, entries = VERIFY_CACHE_ENTRIES): SignatureScheme {
   // SHA-256 of key, signature and message. A Set iterates in insertion order: it is the LRU list too.
   const verified = new Set<string>();
+  const digestOf = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => {
+    // Lengths first, so that two different triples cannot hash the same concatenation.
+    const lengths = new Uint8Array(new Uint32Array([publicKey.length, signature.length]).buffer);
+    return toHex(sha256.create().update(lengths).update(publicKey).update(signature).update(message).digest());
+  };
+  const known = (digest: string) => {
+    if (!verified.delete(digest)) return false;
+    verified.add(digest);
+    return true;
+  };
+  const remember = (digest: string) => {
+    verified.add(digest);
+    if (verified.size > entries) verified.delete(verified.values().next().value!);
+  };
+  const inner = scheme.verifyAsync?.bind(scheme);
   return {
     name: scheme.name,
     idOf: (publicKey) => scheme.idOf(publicKey),
     verify(publicKey, message, signature) {
-      // Lengths first, so that two different triples cannot hash the same concatenation.
-      const lengths = new Uint8Array(new Uint32Array([publicKey.length, signature.length]).buffer);
-      const digest = toHex(
-        sha256.create().update(lengths).update(publicKey).update(signature).update(message).digest(),
-      );
-      if (verified.delete(digest)) {
-        verified.add(digest);
-        return true;
-      }
+      const digest = digestOf(publicKey, message, signature);
+      if (known(digest)) return true;
       if (!scheme.verify(publicKey, message, signature)) return false;
-      verified.add(digest);
-      if (verified.size > entries) verified.delete(verified.values().next().value!);
+      remember(digest);
       return true;
     },
+    ...(inner && {
+      async verifyAsync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
+        const digest = digestOf(publicKey, message, signature);
+        if (known(digest)) return true;
+        if (!(await inner(publicKey, message, signature))) return false;
+        remember(digest);
+        return true;
+      },
+    }),
   };
 }

@@ -62,3 +62,28 @@ describe('cachingScheme', () => {
     expect(calls()).toBe(6);
   });
 });
+
+describe('Ed25519 checked off the main thread', () => {
+  it('gives the answers the JavaScript check gives, through the cache too', async () => {
+    const message = bytes('hello');
+    const signature = alice.sign(message);
+    const tampered = signature.slice();
+    tampered[10]! ^= 1;
+    const cases: Array<[Uint8Array, Uint8Array, Uint8Array]> = [
+      [alice.publicKey, message, signature],
+      [bob.publicKey, message, signature],
+      [alice.publicKey, bytes('hellO'), signature],
+      [alice.publicKey, message, tampered],
+      [alice.publicKey, message, signature.subarray(0, 63)],
+      [new Uint8Array(32).fill(255), message, signature],
+    ];
+    const cached = cachingScheme(ed25519Scheme);
+    expect(cached.verifyAsync).toBeTypeOf('function');
+    for (const [publicKey, m, s] of cases) {
+      const want = ed25519Scheme.verify(publicKey, m, s);
+      expect(await ed25519Scheme.verifyAsync!(publicKey, m, s)).toBe(want);
+      expect(await cached.verifyAsync!(publicKey, m, s)).toBe(want);
+    }
+    expect(cases.filter(([p, m, s]) => ed25519Scheme.verify(p, m, s))).toHaveLength(1);
+  });
+});
