@@ -85,12 +85,21 @@ export class RoutedCalls {
       // The target is gone (or never was): the route ended at the closest live node instead.
       throw new SelfmeshError('UNREACHABLE', `node ${call.target.slice(0, 8)} is not in the room`);
     }
-    const from = this.scheme.idOf(call.publicKey);
     if (Math.abs(this.clock.now() - call.time) > MAX_SKEW_MS) throw new SelfmeshError('STALE', 'routed call too old');
-    if (!this.scheme.verify(call.publicKey, signedBytes(call.target, call.method, call.body, call.time, call.seq), call.signature)) {
+    const bytes = signedBytes(call.target, call.method, call.body, call.time, call.seq);
+    // Natively where the platform checks Ed25519 (a storage request waited 3 ms on the JavaScript check).
+    if (this.scheme.verifyAsync) {
+      return this.scheme.verifyAsync(call.publicKey, bytes, call.signature).then((ok) => this.run(call, ok));
+    }
+    return this.run(call, this.scheme.verify(call.publicKey, bytes, call.signature));
+  }
+
+  private run(call: v.InferOutput<typeof RoutedCallBody>, signed: boolean): Promise<unknown> {
+    if (!signed) {
       this.counters.inc('node.call.badSignature');
       throw new SelfmeshError('BAD_SIGNATURE', 'routed call with a bad signature');
     }
+    const from = this.scheme.idOf(call.publicKey);
     // Only signed calls are remembered, so a forger cannot fill the table.
     try {
       this.seen.check({ from, kind: 'call', token: `${call.time}.${call.seq}`, time: call.time }, this.clock.now());

@@ -3,7 +3,7 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../../src/core/counters.ts';
-import { createIdentity, ed25519Scheme, type Identity } from '../../src/core/identity.ts';
+import { createIdentity, ed25519Scheme, type Identity, type SignatureScheme } from '../../src/core/identity.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { ROUTED_CALL, RoutedCalls } from '../../src/node/routed-call.ts';
 import type { Overlay } from '../../src/overlay/overlay.ts';
@@ -13,7 +13,7 @@ import { ManualClock } from './helpers/manual-clock.ts';
 
 type Handler = { schema: v.GenericSchema; handler: RoutedHandler<unknown> };
 
-function setup() {
+function setup(scheme: SignatureScheme) {
   const clock = new ManualClock();
   const rng = seededRng(41);
   const handlers = new Map<Identity['id'], Handler>();
@@ -43,7 +43,7 @@ function setup() {
       return received.length;
     });
     const counters = new Counters();
-    const calls = new RoutedCalls(overlay, methods, identity, ed25519Scheme, clock, counters);
+    const calls = new RoutedCalls(overlay, methods, identity, scheme, clock, counters);
     return { identity, calls, received, counters };
   };
   const a = node(createIdentity(rng));
@@ -51,15 +51,21 @@ function setup() {
   return { clock, a, b, onTheWire, deliver };
 }
 
-describe('routed calls', () => {
+/** Ed25519 checked in JavaScript on the spot, as where WebCrypto has no Ed25519 (and as the simulator's scheme is used). */
+const syncOnly: SignatureScheme = { name: 'ed25519-sync', verify: ed25519Scheme.verify, idOf: ed25519Scheme.idOf };
+
+describe.each([
+  ['checked natively', ed25519Scheme],
+  ['checked in JavaScript', syncOnly],
+])('routed calls (%s)', (_how, scheme) => {
   it('run at the target once, as the caller signed them, with the caller as `from`', async () => {
-    const { a, b } = setup();
+    const { a, b } = setup(scheme);
     await expect(a.calls.call(b.identity.id, 'say', { text: 'hi' })).resolves.toBe(1);
     expect(b.received).toEqual([{ from: a.identity.id, text: 'hi' }]);
   });
 
   it('refuses a call played again by a node on the route, and counts it', async () => {
-    const { a, b, onTheWire, deliver } = setup();
+    const { a, b, onTheWire, deliver } = setup(scheme);
     await a.calls.call(b.identity.id, 'say', { text: 'roll back' });
     await expect(deliver(b.identity.id, onTheWire[0])).rejects.toMatchObject({ code: 'REFUSED' });
     expect(b.received).toHaveLength(1);
@@ -67,7 +73,7 @@ describe('routed calls', () => {
   });
 
   it('runs two identical calls made in the same millisecond both', async () => {
-    const { a, b, onTheWire } = setup();
+    const { a, b, onTheWire } = setup(scheme);
     await a.calls.call(b.identity.id, 'say', { text: 'same' });
     await a.calls.call(b.identity.id, 'say', { text: 'same' });
     expect(b.received).toHaveLength(2);
@@ -78,7 +84,7 @@ describe('routed calls', () => {
   });
 
   it('refuses a replay with a new sequence number (it is signed) and one past the time window', async () => {
-    const { clock, a, b, onTheWire, deliver } = setup();
+    const { clock, a, b, onTheWire, deliver } = setup(scheme);
     await a.calls.call(b.identity.id, 'say', { text: 'once' });
     const sent = onTheWire[0] as { seq: number };
     await expect(deliver(b.identity.id, { ...sent, seq: sent.seq + 100 })).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
