@@ -2,13 +2,14 @@
 // it and its time is near; forged, tampered and stale ones are dropped, counted, and go no further.
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../../src/core/counters.ts';
-import { createIdentity, ed25519Scheme, type Identity, type SignatureScheme } from '../../src/core/identity.ts';
+import { createIdentity, type Identity, type SignatureScheme } from '../../src/core/identity.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { BROADCAST, BROADCAST_MAX_SKEW_MS, Broadcaster, type BroadcastEvent } from '../../src/node/broadcast.ts';
 import type { Overlay } from '../../src/overlay/overlay.ts';
 import type { Link } from '../../src/transport/link.ts';
 import { MethodTable } from '../../src/transport/methods.ts';
 import { ManualClock } from './helpers/manual-clock.ts';
+import { BOTH_CHECKS } from './helpers/schemes.ts';
 
 type Wire = Record<string, unknown> & { id: string; payload: unknown; time: number; signature: Uint8Array };
 
@@ -47,13 +48,7 @@ function setup(scheme: SignatureScheme) {
   return { clock, alice, bob, mallory };
 }
 
-/** Ed25519 checked in JavaScript on the spot, as where WebCrypto has no Ed25519 (and as the simulator's scheme is used). */
-const syncOnly: SignatureScheme = { name: 'ed25519-sync', verify: ed25519Scheme.verify, idOf: ed25519Scheme.idOf };
-
-describe.each([
-  ['checked natively, off the main thread', ed25519Scheme],
-  ['checked in JavaScript', syncOnly],
-])('broadcast (%s)', (_how, scheme) => {
+describe.each(BOTH_CHECKS)('broadcast (%s)', (_how, scheme) => {
   it('delivers and forwards a broadcast its origin signed', async () => {
     const { alice, bob } = setup(scheme);
     const id = alice.broadcaster.send('room/chat', { text: 'hello' });

@@ -3,13 +3,14 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../../src/core/counters.ts';
-import { createIdentity, ed25519Scheme, type Identity, type SignatureScheme } from '../../src/core/identity.ts';
+import { createIdentity, type Identity, type SignatureScheme } from '../../src/core/identity.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { ROUTED_CALL, RoutedCalls } from '../../src/node/routed-call.ts';
 import type { Overlay } from '../../src/overlay/overlay.ts';
 import type { RoutedHandler } from '../../src/overlay/route.ts';
 import { MethodTable } from '../../src/transport/methods.ts';
 import { ManualClock } from './helpers/manual-clock.ts';
+import { BOTH_CHECKS } from './helpers/schemes.ts';
 
 type Handler = { schema: v.GenericSchema; handler: RoutedHandler<unknown> };
 
@@ -51,13 +52,7 @@ function setup(scheme: SignatureScheme) {
   return { clock, a, b, onTheWire, deliver };
 }
 
-/** Ed25519 checked in JavaScript on the spot, as where WebCrypto has no Ed25519 (and as the simulator's scheme is used). */
-const syncOnly: SignatureScheme = { name: 'ed25519-sync', verify: ed25519Scheme.verify, idOf: ed25519Scheme.idOf };
-
-describe.each([
-  ['checked natively', ed25519Scheme],
-  ['checked in JavaScript', syncOnly],
-])('routed calls (%s)', (_how, scheme) => {
+describe.each(BOTH_CHECKS)('routed calls (%s)', (_how, scheme) => {
   it('run at the target once, as the caller signed them, with the caller as `from`', async () => {
     const { a, b } = setup(scheme);
     await expect(a.calls.call(b.identity.id, 'say', { text: 'hi' })).resolves.toBe(1);
