@@ -11,6 +11,9 @@ import {
 } from './records.ts';
 import type { ReplicaStore } from './replica-store.ts';
 
+/** How far ahead of this node's clock an open record's version may be (twice the signals' skew bound). */
+export const MAX_VERSION_AHEAD_MS = 4 * 60_000;
+
 export interface IndexEntry {
   stamp: Stamp;
   bytes: number;
@@ -69,9 +72,16 @@ export class LocalReplica {
     return this.index.has(key) ? this.store.get(key) : undefined;
   }
 
-  /** Throws what is wrong with a record (size, hash, signature) before anything is stored. */
+  /** Throws what is wrong with a record (size, hash, signature, a version from the future) before anything is stored. */
   validate(rec: DataRecord): void {
     validateRecord(rec, this.scheme, this.limits);
+    // Versions come from the writers' clocks (nextVersion): one far ahead of every clock would hold the
+    // key against every later write for good. Clocks in one room differ by less than the signals' skew
+    // bound (a node further off cannot link), so twice that bound never refuses an honest write, and a
+    // record that passes here passes again later, on any holder.
+    if (rec.kind === 'versioned' && rec.counter > this.now() + MAX_VERSION_AHEAD_MS) {
+      throw new SelfmeshError('BAD_MESSAGE', `version ${rec.counter} is more than ${MAX_VERSION_AHEAD_MS / 60_000} minutes ahead of this node's clock`);
+    }
   }
 
   /**

@@ -5,9 +5,9 @@ import { seededRng } from '../../src/core/rng.ts';
 import { DEFAULT_LIMITS } from '../../src/storage/limits.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 import {
-  compareStamp, keyFor, makeImmutable, makeSigned, makeVersioned, nextVersion, stampOf, validateRecord, type DataRecord,
+  compareStamp, keyFor, makeImmutable, makeSigned, makeVersioned, nextVersion, stampOf, validateRecord, versionOf, type DataRecord,
 } from '../../src/storage/records.ts';
-import { LocalReplica } from '../../src/storage/replica.ts';
+import { LocalReplica, MAX_VERSION_AHEAD_MS } from '../../src/storage/replica.ts';
 import { Cluster } from './helpers/ideal-overlay.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -89,6 +89,25 @@ describe('a replica refuses bad writes and stores nothing', () => {
     expect(isSelfmeshError(err, 'STALE')).toBe(true);
     expect(await rep.apply(makeSigned(alice, 'n', 5, bytes('five')), alice.id, true)).toBe('same');
     expect((await rep.read(makeSigned(alice, 'n', 5, bytes('')).key))?.value).toEqual(bytes('five'));
+  });
+
+  it('refuses an open record versioned far ahead of every clock, which would hold the key for good', async () => {
+    let now = 1_800_000_000_000;
+    const rep = new LocalReplica(new MemoryStore(), ed25519Scheme, { ...limits, writerQuotaBytes: 2000 }, () => now);
+    const key = keyFor('squatted');
+    const squat = makeVersioned(key, { counter: Number.MAX_SAFE_INTEGER, writer: mallory.id }, bytes('mine forever'));
+    await expect(rep.apply(squat, mallory.id, true)).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
+    const ahead = makeVersioned(key, { counter: now + MAX_VERSION_AHEAD_MS + 1, writer: mallory.id }, bytes('x'));
+    await expect(rep.apply(ahead, mallory.id, true)).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
+    expect(rep.keys()).toEqual([]);
+    // A writer whose clock is ahead within the bound is taken, and still is later (by another holder).
+    const fast = makeVersioned(key, { counter: now + MAX_VERSION_AHEAD_MS, writer: alice.id }, bytes('ok'));
+    expect(await rep.apply(fast, alice.id, true)).toBe('stored');
+    now += 60_000;
+    expect(await rep.apply(fast, alice.id, true)).toBe('same');
+    // An honest write after it goes past it (nextVersion: seen + 1).
+    const next = makeVersioned(key, nextVersion(versionOf(fast), mallory.id, now), bytes('next'));
+    expect(await rep.apply(next, mallory.id, true)).toBe('stored');
   });
 
   it('refuses a forged record without storing it', async () => {
