@@ -1,5 +1,6 @@
 // What one client may cost the server. Every bound here exists so that nothing a client sends can
 // make the server's CPU or memory grow without limit.
+import { TokenBucket as ClockedTokenBucket } from '../src/core/token-bucket.ts';
 
 export interface Limits {
   /** Largest text frame we process; bigger ones get an error (ws cuts at twice this). */
@@ -54,40 +55,9 @@ export function resolveLimits(partial: Partial<Limits> = {}): Limits {
   return limits;
 }
 
-/**
- * Classic token bucket. Time comes from `now` (milliseconds) so tests can drive it.
- * Holds two numbers per connection: no per-message state, so a flood costs no memory.
- */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly ratePerSecond: number,
-    private readonly capacity: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.tokens = capacity;
-    this.last = now();
-  }
-
-  /** Takes one token if there is one. */
-  take(): boolean {
-    this.refill();
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
-  available(): number {
-    this.refill();
-    return this.tokens;
-  }
-
-  private refill(): void {
-    const t = this.now();
-    const elapsed = Math.max(0, t - this.last);
-    this.last = t;
-    this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+/** The token bucket, reading the process's clock unless given one (the server is not simulated). */
+export class TokenBucket extends ClockedTokenBucket {
+  constructor(ratePerSecond: number, capacity: number, now: () => number = () => performance.now()) {
+    super(ratePerSecond, capacity, now);
   }
 }

@@ -16,6 +16,8 @@ import { Emitter } from '../core/emitter.ts';
 import { isId, sameBytes, type Id } from '../core/id.ts';
 import type { Identity, SignatureScheme } from '../core/identity.ts';
 import type { Rng } from '../core/rng.ts';
+import { SelfmeshError } from '../core/errors.ts';
+import { TokenBucket } from '../core/token-bucket.ts';
 import type { Overlay } from '../overlay/overlay.ts';
 
 export const BROADCAST = 'node.broadcast';
@@ -28,6 +30,15 @@ export const BROADCAST_MAX_SKEW_MS = 2 * 60_000;
  */
 const SEEN_MAX = 16_384;
 const PRUNE_EVERY_MS = 1_000;
+/**
+ * Broadcasts one origin may send, in a burst and then per second: a chat sending a message every 40 ms
+ * is well inside; a component broadcasting in a loop is cut off at the first hop, not carried to every
+ * node of the room.
+ */
+export const BROADCAST_BURST = 200;
+export const BROADCASTS_PER_SECOND = 50;
+/** Origins with a bucket at once; past this, full buckets (origins quiet for a while) are forgotten. */
+const BUCKETS_MAX = 1_024;
 /** Copies being checked at once (distinct ones: a copy equal to one being checked is a duplicate). */
 const VERIFYING_MAX = 1_024;
 
@@ -65,6 +76,7 @@ export class Broadcaster {
   /** Copies whose signature is being checked off the main thread, by broadcast id. */
   private readonly verifying = new Map<string, Array<{ bytes: Uint8Array; signature: Uint8Array; publicKey: Uint8Array }>>();
   private verifyingCount = 0;
+  private readonly rates = new Map<Id, TokenBucket>();
 
   constructor(
     private readonly overlay: Overlay,
@@ -79,6 +91,9 @@ export class Broadcaster {
 
   /** Sends to every node (this one included); returns the broadcast's id. */
   send(topic: string, payload: unknown): string {
+    if (!this.withinRate(this.identity.id)) {
+      throw new SelfmeshError('QUOTA', `broadcasting faster than ${BROADCASTS_PER_SECOND} a second (bursts of ${BROADCAST_BURST})`);
+    }
     const id = Array.from(this.rng.bytes(12), (b) => b.toString(16).padStart(2, '0')).join('');
     const unsigned = { id, origin: this.identity.id, topic, payload, time: this.clock.now() };
     this.accept({ ...unsigned, limit: 0, publicKey: this.identity.publicKey, signature: this.identity.sign(signedBytes(unsigned)) });
@@ -104,7 +119,7 @@ export class Broadcaster {
     if (this.scheme.idOf(msg.publicKey) !== msg.origin) return this.forged();
     const bytes = signedBytes(msg);
     if (!this.scheme.verifyAsync) {
-      if (this.scheme.verify(msg.publicKey, bytes, msg.signature)) this.accept(msg);
+      if (this.scheme.verify(msg.publicKey, bytes, msg.signature)) this.acceptWithinRate(msg);
       else this.forged();
       return;
     }
@@ -142,7 +157,25 @@ export class Broadcaster {
     if (!ok) return this.forged();
     // Another copy may have been accepted while this one was checked.
     if (this.seen.has(msg.id)) this.counters.inc('broadcast.duplicate');
-    else this.accept(msg);
+    else this.acceptWithinRate(msg);
+  }
+
+  /** After the signature: a forgery in someone's name must not use up their rate. */
+  private acceptWithinRate(msg: BroadcastMessage): void {
+    if (this.withinRate(msg.origin)) this.accept(msg);
+    else this.counters.inc('broadcast.dropped.rate');
+  }
+
+  private withinRate(origin: Id): boolean {
+    let bucket = this.rates.get(origin);
+    if (!bucket) {
+      if (this.rates.size >= BUCKETS_MAX) {
+        for (const [id, b] of this.rates) if (b.available() >= BROADCAST_BURST) this.rates.delete(id);
+      }
+      bucket = new TokenBucket(BROADCASTS_PER_SECOND, BROADCAST_BURST, () => this.clock.now());
+      this.rates.set(origin, bucket);
+    }
+    return bucket.take();
   }
 
   private forged(): undefined {

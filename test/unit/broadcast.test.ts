@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Counters } from '../../src/core/counters.ts';
 import { createIdentity, type Identity, type SignatureScheme } from '../../src/core/identity.ts';
 import { seededRng } from '../../src/core/rng.ts';
-import { BROADCAST, BROADCAST_MAX_SKEW_MS, Broadcaster, type BroadcastEvent } from '../../src/node/broadcast.ts';
+import { BROADCAST, BROADCAST_BURST, BROADCAST_MAX_SKEW_MS, BROADCASTS_PER_SECOND, Broadcaster, type BroadcastEvent } from '../../src/node/broadcast.ts';
 import type { Overlay } from '../../src/overlay/overlay.ts';
 import type { Link } from '../../src/transport/link.ts';
 import { MethodTable } from '../../src/transport/methods.ts';
@@ -45,7 +45,9 @@ function setup(scheme: SignatureScheme) {
   // Bob's link is in a deeper bucket than the one Alice sent into: he forwards into it.
   const bob = node(ids.bob, () => [ids.carol], 3);
   const mallory = node(ids.mallory, () => [ids.bob]);
-  return { clock, alice, bob, mallory };
+  // A second node with Alice's key (a modified client, or her key in two tabs): its own bound is its own.
+  const aliceAgain = node(ids.alice, () => [ids.bob]);
+  return { clock, alice, aliceAgain, bob, mallory };
 }
 
 describe.each(BOTH_CHECKS)('broadcast (%s)', (_how, scheme) => {
@@ -109,5 +111,25 @@ describe.each(BOTH_CHECKS)('broadcast (%s)', (_how, scheme) => {
     expect(bob.sent).toHaveLength(1);
     expect(bob.counters.get('broadcast.dropped.forged')).toBe(1);
     expect(bob.counters.get('broadcast.duplicate')).toBe(1);
+  });
+
+  it('holds an origin to its rate: the sender is refused with QUOTA, and a receiver drops the excess', async () => {
+    const { clock, alice, aliceAgain, bob } = setup(scheme);
+    for (let i = 0; i < BROADCAST_BURST; i++) alice.broadcaster.send('room/chat', i);
+    expect(() => alice.broadcaster.send('room/chat', 'one too many')).toThrow(expect.objectContaining({ code: 'QUOTA' }));
+    for (let i = 0; i < 100; i++) aliceAgain.broadcaster.send('room/chat', `again ${i}`);
+    // Bob gets 300 of Alice's broadcasts at once: the burst passes, the rest is dropped and not forwarded.
+    await Promise.all([...alice.sent, ...aliceAgain.sent].map((m) => bob.deliver(m)));
+    expect(bob.heard).toHaveLength(BROADCAST_BURST);
+    expect(bob.sent).toHaveLength(BROADCAST_BURST);
+    expect(bob.counters.get('broadcast.dropped.rate')).toBe(100);
+    // A second later, a second's worth more.
+    clock.advance(1_000);
+    for (let i = 0; i < BROADCASTS_PER_SECOND; i++) alice.broadcaster.send('room/chat', `later ${i}`);
+    expect(() => alice.broadcaster.send('room/chat', 'too soon')).toThrow(expect.objectContaining({ code: 'QUOTA' }));
+    for (let i = 0; i < 10; i++) aliceAgain.broadcaster.send('room/chat', `again later ${i}`);
+    await Promise.all([...alice.sent.slice(BROADCAST_BURST), ...aliceAgain.sent.slice(100)].map((m) => bob.deliver(m)));
+    expect(bob.heard).toHaveLength(BROADCAST_BURST + BROADCASTS_PER_SECOND);
+    expect(bob.counters.get('broadcast.dropped.rate')).toBe(110);
   });
 });
