@@ -4,7 +4,8 @@ import SimplePeer from 'simple-peer';
 import wrtc from '@roamhq/wrtc';
 import { systemClock } from '../../src/core/clock.ts';
 import { isSelfmeshError } from '../../src/core/errors.ts';
-import { createIdentity, ed25519Scheme } from '../../src/core/identity.ts';
+import { createIdentity, ed25519Scheme, type SignatureScheme } from '../../src/core/identity.ts';
+import { cachingScheme } from '../../src/core/verify-cache.ts';
 import { cryptoRng } from '../../src/core/rng.ts';
 import type { Link, SignalEnvelope } from '../../src/transport/link.ts';
 import { WebrtcConnector, type SimplePeerConstructor } from '../../src/transport/webrtc-connector.ts';
@@ -13,10 +14,10 @@ const clock = systemClock();
 const rng = cryptoRng();
 const links: Link[] = [];
 
-function connector(): WebrtcConnector {
+function connector(scheme: SignatureScheme = ed25519Scheme): WebrtcConnector {
   return new WebrtcConnector({
     identity: createIdentity(rng),
-    scheme: ed25519Scheme,
+    scheme,
     clock,
     SimplePeer: SimplePeer as unknown as SimplePeerConstructor,
     wrtc: wrtc as never,
@@ -84,6 +85,27 @@ describe('WebrtcConnector (Node, wrtc)', () => {
     expect(await code(() => a.complete(answer.envelope))).toBe('REFUSED');
     links.push(...(await Promise.all([offer.link, answer.link])));
     expect(b.counters.get('connector.refused.BAD_SIGNATURE')).toBe(1);
+  });
+
+  it("checks an offer's signature natively where it can: a tab's caching scheme then finds it remembered", async () => {
+    // As a tab has it: the verify cache over Ed25519, here counting the checks done in JavaScript.
+    const inJs = { count: 0 };
+    const counted = (): SignatureScheme => cachingScheme({ ...ed25519Scheme, verify: (...a) => (inJs.count++, ed25519Scheme.verify(...a)) });
+    const a = connector(counted());
+    const b = connector(counted());
+    const offer = await a.offer(b.id, 'direct');
+    const answer = await b.answer(offer.envelope, 'direct');
+    expect(inJs.count).toBe(0);
+    a.complete(answer.envelope);
+    expect(inJs.count).toBe(1); // `complete` is synchronous: the answer is checked in JavaScript
+    links.push(...(await Promise.all([offer.link, answer.link])));
+    // A forged offer is still refused, and said why, by the synchronous check.
+    const c = connector(counted());
+    const forged = await a.offer(c.id, 'direct');
+    const signature = forged.envelope.signature.slice();
+    signature[5]! ^= 1;
+    expect(await code(c.answer({ ...forged.envelope, signature }, 'direct'))).toBe('BAD_SIGNATURE');
+    forged.cancel();
   });
 
   it('rejects the link promise when an offer is cancelled', async () => {
