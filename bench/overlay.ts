@@ -32,39 +32,27 @@ const IDLE_WINDOW_MS = 120_000;
 
 async function runOne(n: number, sessionMinutes: number | null, seed: number): Promise<OverlayRow> {
   const started = performance.now();
-  const phaseSeconds: Record<string, number> = {};
-  let phaseStart = started;
-  const phaseDone = (name: string) => {
-    const now = performance.now();
-    phaseSeconds[name] = Math.round(now - phaseStart) / 1000;
-    phaseStart = now;
-  };
   const world = new SimWorld({ seed, traceFrames: false });
   // On stderr, every 10 s of wall time: the 10,000-node row runs for minutes.
   const progress = new Progress(world).start();
   const row = `n = ${n}${sessionMinutes === null ? '' : `, ${sessionMinutes}-minute sessions`}`;
-  progress.phase(`${row}: join`);
+  progress.phase(`${row}: join`, 'join');
   await joinAtRate(world, n, Math.max(20, n / 100));
-  phaseDone('join');
-  progress.phase(`${row}: settling for 3 minutes`);
+  progress.phase(`${row}: settling for 3 minutes`, 'settle');
   await world.sim.runFor(3 * 60_000);
-  phaseDone('settle');
   let maintenance: number | null = null;
   let stats;
   if (sessionMinutes === null) {
     // Idle cost: everything sent while nobody asks anything.
     const before = world.network.totalBytes;
-    progress.phase(`${row}: idle for 2 minutes`);
+    progress.phase(`${row}: idle for 2 minutes`, 'idle');
     await world.sim.runFor(IDLE_WINDOW_MS);
     maintenance = (world.network.totalBytes - before) / world.liveJoined.length / (IDLE_WINDOW_MS / 1000);
-    phaseDone('idle');
-    progress.phase(`${row}: lookups`);
+    progress.phase(`${row}: lookups`, 'lookups');
     stats = await lookups(world, Math.min(2_000, 2 * n), 100);
-    phaseDone('lookups');
   } else {
-    progress.phase(`${row}: 30 minutes of churn`);
+    progress.phase(`${row}: 30 minutes of churn`, 'churn');
     stats = await churn(world, { meanSessionMs: sessionMinutes * 60_000, distribution: 'exponential', durationMs: 30 * 60_000, lookupsPerSecond: 2 });
-    phaseDone('churn');
   }
   progress.stop();
   const links = world.liveJoined.map((id) => world.nodes.get(id)!.overlay.links().length);
@@ -72,7 +60,7 @@ async function runOne(n: number, sessionMinutes: number | null, seed: number): P
     n, churn: sessionMinutes, hopsMean: mean(stats.hops), hopsP99: percentile(stats.hops, 99),
     linksMean: mean(links), linksMax: Math.max(...links), successRate: stats.succeeded / stats.attempted,
     maintenanceBytesPerNodePerSec: maintenance, failures: stats.failures, originGone: stats.originGone, wallSeconds: (performance.now() - started) / 1000,
-    phaseSeconds,
+    phaseSeconds: progress.seconds,
   };
 }
 

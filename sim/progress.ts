@@ -12,6 +12,11 @@ export interface ProgressOptions {
 
 export class Progress {
   private phaseName = 'start';
+  /** The current phase's short name, if it is timed, and when it began (wall ms). */
+  private phaseKey: string | null = null;
+  private phaseAt = 0;
+  /** Wall seconds of each timed phase that ended (a benchmark row's `phaseSeconds`). */
+  readonly seconds: Record<string, number> = {};
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly started: number;
   /** The simulated clock at the start (a world's clock does not start at 0). */
@@ -36,15 +41,25 @@ export class Progress {
     return this;
   }
 
-  /** A new phase begins: said at once, then in every report. */
-  phase(name: string): void {
+  /** A new phase begins: said at once, then in every report. With `key`, its wall time goes to `seconds`. */
+  phase(name: string, key?: string): void {
+    this.endPhase();
     this.phaseName = name;
+    this.phaseKey = key ?? null;
+    this.phaseAt = this.wallNow();
     this.report();
   }
 
+  /** Ends the reports, and the current phase. */
   stop(): void {
+    this.endPhase();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  private endPhase(): void {
+    if (this.phaseKey !== null) this.seconds[this.phaseKey] = Math.round(this.wallNow() - this.phaseAt) / 1000;
+    this.phaseKey = null;
   }
 
   /** One line: the phase, simulated time, nodes live and joined (and created), frames so far, wall time. */

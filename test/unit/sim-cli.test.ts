@@ -52,4 +52,18 @@ describe('npm run sim: progress', () => {
       'sim: join of 3 nodes, 12.5 s simulated, 2 nodes live and joined (3 created), 1.23M frames, 61 s wall',
     ]);
   });
+
+  it('times the phases given a key, each until the next phase or the stop', () => {
+    let wall = 0;
+    const world = { sim: { now: () => 0 }, network: { totalFrames: 0 }, liveJoined: [], nodes: { size: 0 } };
+    const progress = new Progress(world as unknown as SimWorld, { write: () => undefined, wallNow: () => wall });
+    progress.phase('join', 'join');
+    wall += 2_500;
+    progress.phase('a phase not timed');
+    wall += 1_000;
+    progress.phase('lookups', 'lookups');
+    wall += 400;
+    progress.stop();
+    expect(progress.seconds).toEqual({ join: 2.5, lookups: 0.4 });
+  });
 });
