@@ -2,7 +2,7 @@
 // are signed by the caller so that the target knows who asks (routed messages pass through other
 // nodes, which could otherwise claim any origin). The signature covers target, method, body, time and
 // the caller's sequence number, and the target accepts each (caller, time, sequence) once: a node on the
-// route cannot play a call again (a rollout after its rollback, a chat message twice).
+// route cannot play a call again (a rollout after its rollback, a component call twice).
 import * as v from 'valibot';
 import type { Clock } from '../core/clock.ts';
 import { encode } from '../core/codec.ts';
