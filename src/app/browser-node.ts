@@ -25,6 +25,7 @@ import type { ComponentService } from './node-api.ts';
 import chatV1 from '../components/shipped/chat-v1.js?raw';
 import chatV2 from '../components/shipped/chat-v2.js?raw';
 import kvV1 from '../components/shipped/kv-v1.js?raw';
+import { Counters } from '../core/counters.ts';
 
 export type BrowserNodeApi = NodeApi & {
   eventLog(): RoomEvent[];
@@ -101,11 +102,14 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
   const { identity } = await lockedIdentity(rng);
   // A record comes back from every replica of a read: check each signature once (verify-cache.ts).
   const scheme = cachingScheme(ed25519Scheme);
+  // One set of counters for the node and its connector: `selfmesh.stats()` shows refused signals too.
+  const counters = new Counters();
   const connector = new WebrtcConnector({
     identity,
     scheme,
     clock,
     SimplePeer: SimplePeer as unknown as SimplePeerConstructor,
+    counters,
   });
   const client = new SignalingClient({ url: signalUrl, id: identity.id, WebSocket: WebSocket as unknown as WebSocketConstructor, clock, rng });
   const node = new SelfmeshNode({
@@ -114,6 +118,7 @@ export async function createBrowserNode(room: string, signalUrl: string): Promis
     clock,
     rng,
     connector,
+    counters,
     store: new IdbStore(identity.id),
     bootstrap: (request) => bootstrap.request(request),
     // One link through the server is enough to get in; the overlay signals the rest.

@@ -67,6 +67,8 @@ describe('the overlay in real tabs', () => {
     const viaOverlay = links.reduce((a, s) => a + s.linksViaOverlay, 0);
     console.log(`link ends signaled: ${viaOverlay} through the overlay, ${viaServer} through the server`);
     expect(viaOverlay).toBeGreaterThan(viaServer);
+    // A tab's counters include its connector's, so `selfmesh.stats()` also tells which signals it refused.
+    for (const s of links) expect((s.counters['connector.offers'] ?? 0) + (s.counters['connector.answers'] ?? 0)).toBeGreaterThan(0);
 
     // Two tabs crash (their renderer dies: no goodbye, the links just go dead).
     for (const page of pages.slice(6)) {
