@@ -102,12 +102,14 @@ export function verifyEnvelope(
   expectedTo: Id,
   now: number,
   maxSkewMs = DEFAULT_MAX_SKEW_MS,
+  /** The signature was already checked (natively, off the main thread) over these same fields. */
+  signatureChecked = false,
 ): void {
   assertEnvelopeShape(env);
   if (env.to !== expectedTo)
     throw new SelfmeshError('REFUSED', `refused signal: addressed to ${env.to.slice(0, 8)}, not to us`);
   if (scheme.idOf(env.publicKey) !== env.from) bad('public key does not hash to the sender id');
-  if (!scheme.verify(env.publicKey, signedBytes(env), env.signature)) bad('signature does not verify');
+  if (!signatureChecked && !scheme.verify(env.publicKey, signedBytes(env), env.signature)) bad('signature does not verify');
   const inPayload = payloadFingerprint(env.payload);
   if (inPayload === null) bad('payload has no single DTLS fingerprint');
   if (inPayload !== undefined && inPayload !== env.fingerprint)

@@ -89,8 +89,7 @@ export class WebrtcConnector implements Connector {
   }
 
   async answer(offer: SignalEnvelope, via: Link['via']): Promise<Signaled> {
-    await this.checkSignatureNatively(offer);
-    const payload = this.check(offer, 'offer');
+    const payload = this.check(offer, 'offer', await this.checkSignatureNatively(offer));
     const peer = this.createPeer(false);
     const link = this.linkWhenOpen(peer, offer.from, via);
     try {
@@ -126,26 +125,26 @@ export class WebrtcConnector implements Connector {
   }
 
   /**
-   * Where the platform checks Ed25519 natively, an offer's signature is checked that way first: with a
-   * caching scheme (as a tab has), the synchronous check in `check` then finds it remembered, and an
-   * answering tab spends a fraction of a millisecond per link instead of 3 ms. A bad signature is left
-   * to `check`, which counts and explains it. (`complete` is synchronous, so an answer is checked there.)
+   * Whether the platform's native Ed25519 found an offer's signature good: then `check` does not check it
+   * again in JavaScript, and an answering tab spends a fraction of a millisecond per link instead of
+   * 3 ms. Anything else (no native check, a malformed envelope, a bad signature) is left to `check`,
+   * which counts and explains it. (`complete` is synchronous, so an answer is checked there.)
    */
-  private async checkSignatureNatively(env: SignalEnvelope): Promise<void> {
+  private async checkSignatureNatively(env: SignalEnvelope): Promise<boolean> {
     const { scheme } = this.opts;
-    if (!scheme.verifyAsync || !(env.publicKey instanceof Uint8Array) || !(env.signature instanceof Uint8Array)) return;
+    if (!scheme.verifyAsync || !(env.publicKey instanceof Uint8Array) || !(env.signature instanceof Uint8Array)) return false;
     try {
       // A copy: the signed bytes are a view of the encoder's buffer, and the check reads them after a wait.
-      await scheme.verifyAsync(env.publicKey, signedBytes(env).slice(), env.signature);
+      return await scheme.verifyAsync(env.publicKey, signedBytes(env).slice(), env.signature);
     } catch {
-      // A malformed envelope: `check` refuses it with the reason.
+      return false;
     }
   }
 
   /** Verification, payload shape, then replay: every refusal is counted and thrown with its reason. */
-  private check(env: SignalEnvelope, kind: SignalEnvelope['kind']): SimplePeer.SignalData {
+  private check(env: SignalEnvelope, kind: SignalEnvelope['kind'], signatureChecked = false): SimplePeer.SignalData {
     try {
-      verifyEnvelope(this.opts.scheme, env, this.id, this.opts.clock.now(), this.opts.maxSkewMs);
+      verifyEnvelope(this.opts.scheme, env, this.id, this.opts.clock.now(), this.opts.maxSkewMs, signatureChecked);
       if (env.kind !== kind)
         throw new SelfmeshError('BAD_MESSAGE', `refused signal: expected an ${kind}, got an ${env.kind}`);
       const p = env.payload as { type?: unknown; sdp?: unknown } | null;

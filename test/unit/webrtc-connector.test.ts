@@ -87,7 +87,7 @@ describe('WebrtcConnector (Node, wrtc)', () => {
     expect(b.counters.get('connector.refused.BAD_SIGNATURE')).toBe(1);
   });
 
-  it("checks an offer's signature natively where it can: a tab's caching scheme then finds it remembered", async () => {
+  it("checks an offer's signature natively where it can, and then not again in JavaScript", async () => {
     // As a tab has it: the verify cache over Ed25519, here counting the checks done in JavaScript.
     const inJs = { count: 0 };
     const counted = (): SignatureScheme => cachingScheme({ ...ed25519Scheme, verify: (...a) => (inJs.count++, ed25519Scheme.verify(...a)) });
