@@ -92,15 +92,41 @@ export async function lookups(world: SimWorld, count: number, perSecond: number,
 /**
  * Routing consistency, read off the live tables: from every live node, the greedy walk over next hops
  * for each key must end at the true closest node, through live nodes only. Returns the failed walks.
+ *
+ * Each node's next hops for all the keys are read one node at a time (its table stays in cache across
+ * the keys; key by key, every step touched another node's table: 4.5 s a check at 2,000 nodes), and
+ * each walk reuses the ends of the walks it joins.
  */
 export function inconsistentRoutes(world: SimWorld, keys: Id[], fromIds: readonly Id[] = world.liveJoined): number {
+  const index = new Map<Id, number>();
+  fromIds.forEach((id, i) => index.set(id, i));
+  // nextOf[i * keys.length + k]: the index of node i's next hop for key k; -1 none (node i answers),
+  // -2 a node outside fromIds (looked up as the walk reaches it), -3 node i is gone.
+  const nextOf = new Int32Array(fromIds.length * keys.length);
+  const outside = new Map<number, Id>();
+  for (let i = 0; i < fromIds.length; i++) {
+    const node = world.nodes.get(fromIds[i]!);
+    for (let k = 0; k < keys.length; k++) {
+      if (!node || !node.alive) {
+        nextOf[i * keys.length + k] = -3;
+        continue;
+      }
+      const next = node.overlay.nextHop(keys[k]!);
+      const j = next === undefined ? -1 : (index.get(next) ?? -2);
+      nextOf[i * keys.length + k] = j;
+      if (j === -2) outside.set(i * keys.length + k, next!);
+    }
+  }
   let bad = 0;
-  for (const key of keys) {
+  const end = new Map<Id, Id | null>();
+  const path: Id[] = [];
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
     const truth = world.trueClosest(key);
-    const end = new Map<Id, Id | null>();
-    const walk = (start: Id): Id | null => {
-      const path: Id[] = [];
-      let at: Id = start;
+    end.clear();
+    for (const from of fromIds) {
+      path.length = 0;
+      let at: Id = from;
       let result: Id | null = null;
       for (let hops = 0; hops < 64; hops++) {
         const known = end.get(at);
@@ -108,10 +134,18 @@ export function inconsistentRoutes(world: SimWorld, keys: Id[], fromIds: readonl
           result = known;
           break;
         }
-        const node = world.nodes.get(at);
-        if (!node || !node.alive) break;
+        const i = index.get(at);
+        let next: Id | undefined;
+        if (i !== undefined) {
+          const j = nextOf[i * keys.length + k]!;
+          if (j === -3) break;
+          next = j === -1 ? undefined : j === -2 ? outside.get(i * keys.length + k) : fromIds[j];
+        } else {
+          const node = world.nodes.get(at);
+          if (!node || !node.alive) break;
+          next = node.overlay.nextHop(key);
+        }
         path.push(at);
-        const next = node.overlay.nextHop(key);
         if (next === undefined) {
           result = at;
           break;
@@ -119,9 +153,8 @@ export function inconsistentRoutes(world: SimWorld, keys: Id[], fromIds: readonl
         at = next;
       }
       for (const p of path) end.set(p, result);
-      return result;
-    };
-    for (const from of fromIds) if (walk(from) !== truth) bad++;
+      if (result !== truth) bad++;
+    }
   }
   return bad;
 }

@@ -106,25 +106,29 @@ export class Stabilizer {
     const { table, counters } = this.ctx;
     const nbrs = table.neighbours();
     let skipped = 0;
-    const send = (to: Id, candidates: Id[]) => {
-      const ids = this.mayBelong(to, candidates.filter((id) => !this.knownLinked(to, id)));
-      skipped += candidates.length - ids.length;
-      if (ids.length > 0) table.get(to)?.rpc.notify(METHOD.introduce, { ids });
-    };
-    for (const to of nbrs) send(to, added.filter((id) => id !== to));
-    for (const id of added) send(id, nbrs.filter((n) => n !== id && !added.includes(n)));
+    for (const to of nbrs) skipped += this.introduce(to, added.filter((id) => id !== to));
+    for (const id of added) skipped += this.introduce(id, nbrs.filter((n) => n !== id && !added.includes(n)));
     counters.inc('overlay.stabilize.announced', added.length);
     counters.inc('overlay.stabilize.introSkipped', skipped);
+  }
+
+  /** Introduces to `to` those candidates that may belong to its neighbourhood; returns how many were left out. */
+  private introduce(to: Id, candidates: Id[]): number {
+    const ids = this.mayBelong(to, candidates.filter((id) => !this.knownLinked(to, id)));
+    if (ids.length > 0) this.ctx.table.get(to)?.rpc.notify(METHOD.introduce, { ids });
+    return candidates.length - ids.length;
   }
 
   /** Did `a` or `b` name the other as its neighbour in a recent `ready`? Then they are linked. */
   private knownLinked(a: Id, b: Id): boolean {
     const now = this.ctx.clock.now();
-    const names = (x: Id, y: Id) => {
-      const told = this.ctx.table.get(x)?.theirNeighbours;
-      return told !== undefined && now - told.at < THEIR_NEIGHBOURS_MS && told.ids.has(y);
-    };
-    return names(a, b) || names(b, a);
+    return this.named(a, b, now) || this.named(b, a, now);
+  }
+
+  /** Did our link `x` name `y` among its neighbours in a recent `ready`? */
+  private named(x: Id, y: Id, now: number): boolean {
+    const told = this.ctx.table.get(x)?.theirNeighbours;
+    return told !== undefined && now - told.at < THEIR_NEIGHBOURS_MS && told.ids.has(y);
   }
 
   /**

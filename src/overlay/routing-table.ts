@@ -223,21 +223,23 @@ export class RoutingTable {
     const c = commonPrefixLength(this.self, key);
     if (c >= ID_BITS) return out;
     const ranker = new Ranker(key, idWord(key, 0), idWord(key, 1), max);
-    const consider = (bucket: Peer[] | undefined) => {
-      if (!bucket) return;
-      for (const peer of bucket) {
-        if (peer.suspected || peer.id === avoid || !peer.link.isOpen || skip?.has(peer.id)) continue;
-        if (peer.joining && peer.id !== key) continue;
-        const i = ranker.offer(peer.id, peer.hi!, peer.lo!);
-        if (i >= 0) insertBounded(out, i, peer, max);
-      }
-    };
-    consider(this.byBucket.get(c));
+    this.rankBucket(this.byBucket.get(c), ranker, out, max, key, avoid, skip);
     for (const b of this.bucketOrder) {
       if (out.length >= max) break;
-      if (b > c && bitsAt(key, b, 1) !== bitsAt(this.self, b, 1)) consider(this.byBucket.get(b));
+      if (b > c && bitsAt(key, b, 1) !== bitsAt(this.self, b, 1)) this.rankBucket(this.byBucket.get(b), ranker, out, max, key, avoid, skip);
     }
     return out;
+  }
+
+  /** Ranks a bucket's usable peers into `out` (a method, not a closure: this runs for every hop of every route). */
+  private rankBucket(bucket: Peer[] | undefined, ranker: Ranker, out: Peer[], max: number, key: Id, avoid?: Id, skip?: ReadonlySet<Id>): void {
+    if (!bucket) return;
+    for (const peer of bucket) {
+      if (peer.suspected || peer.id === avoid || !peer.link.isOpen || skip?.has(peer.id)) continue;
+      if (peer.joining && peer.id !== key) continue;
+      const i = ranker.offer(peer.id, peer.hi!, peer.lo!);
+      if (i >= 0) insertBounded(out, i, peer, max);
+    }
   }
 
   /** The n nodes closest to key among this node and its live links. */

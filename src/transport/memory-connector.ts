@@ -43,6 +43,12 @@ function answered(network: MemoryNetwork) {
 /** Tokens and stand-in fingerprints: flat hex strings, made without an array of pieces. */
 const hex = toHex;
 
+function cancelAnswer(waiting: ReturnType<typeof answered>, fingerprint: string): void {
+  const w = waiting.get(fingerprint);
+  waiting.delete(fingerprint);
+  w?.reject(new SelfmeshError('CANCELLED', 'link setup cancelled'));
+}
+
 export class MemoryConnector implements Connector {
   private pending = new Map<string, PendingOffer>();
   private replay = new ReplayGuard();
@@ -91,12 +97,7 @@ export class MemoryConnector implements Connector {
     }).finally(() => clock.clearTimeout(timer));
     link.catch(() => undefined);
     void via;
-    const cancel = () => {
-      const w = waiting.get(offer.fingerprint);
-      waiting.delete(offer.fingerprint);
-      w?.reject(new SelfmeshError('CANCELLED', 'link setup cancelled'));
-    };
-    return { envelope, link, cancel };
+    return { envelope, link, cancel: () => cancelAnswer(waiting, offer.fingerprint) };
   }
 
   complete(answer: SignalEnvelope): void {

@@ -75,21 +75,22 @@ function bad(message: string): never {
 
 /** Shape check at the edge: the envelope came off the wire and may be anything. */
 export function assertEnvelopeShape(env: unknown): asserts env is SignalEnvelope {
-  const e = env as Partial<SignalEnvelope> | null;
-  const fail = (what: string): never => {
-    throw new SelfmeshError('BAD_MESSAGE', `malformed signal envelope: ${what}`);
-  };
-  if (typeof e !== 'object' || e === null) fail('not an object');
-  if (!isId(e!.from)) fail('from');
-  if (!isId(e!.to)) fail('to');
-  if (!(e!.publicKey instanceof Uint8Array)) fail('publicKey');
-  if (typeof e!.token !== 'string' || e!.token.length === 0 || e!.token.length > MAX_TOKEN_LENGTH)
-    fail('token');
-  if (e!.kind !== 'offer' && e!.kind !== 'answer') fail('kind');
-  if (typeof e!.fingerprint !== 'string' || e!.fingerprint.length > MAX_FINGERPRINT_LENGTH)
-    fail('fingerprint');
-  if (typeof e!.time !== 'number' || !Number.isFinite(e!.time)) fail('time');
-  if (!(e!.signature instanceof Uint8Array)) fail('signature');
+  // What failed, or null: no closure to throw with, since this runs for every link offered or answered.
+  const what = envelopeShapeFault(env as Partial<SignalEnvelope> | null);
+  if (what !== null) throw new SelfmeshError('BAD_MESSAGE', `malformed signal envelope: ${what}`);
+}
+
+function envelopeShapeFault(e: Partial<SignalEnvelope> | null): string | null {
+  if (typeof e !== 'object' || e === null) return 'not an object';
+  if (!isId(e.from)) return 'from';
+  if (!isId(e.to)) return 'to';
+  if (!(e.publicKey instanceof Uint8Array)) return 'publicKey';
+  if (typeof e.token !== 'string' || e.token.length === 0 || e.token.length > MAX_TOKEN_LENGTH) return 'token';
+  if (e.kind !== 'offer' && e.kind !== 'answer') return 'kind';
+  if (typeof e.fingerprint !== 'string' || e.fingerprint.length > MAX_FINGERPRINT_LENGTH) return 'fingerprint';
+  if (typeof e.time !== 'number' || !Number.isFinite(e.time)) return 'time';
+  if (!(e.signature instanceof Uint8Array)) return 'signature';
+  return null;
 }
 
 /**
