@@ -6,7 +6,7 @@ import { every } from '../core/clock.ts';
 import type { Id } from '../core/id.ts';
 import * as v from 'valibot';
 import type { OverlayContext } from './context.ts';
-import { Empty, METHOD, PingReply, ProbeReply, ProbeRequest } from './messages.ts';
+import { METHOD, PingBody, PingReply, ProbeReply, ProbeRequest } from './messages.ts';
 import type { Peer } from './routing-table.ts';
 
 /** Every link is looked at on every this many ticks (the neighbours and the silent ones on each). */
@@ -31,7 +31,10 @@ export class FailureDetector {
   private reliedOn = new Set<Id>();
 
   constructor(private readonly ctx: OverlayContext) {
-    ctx.methods.register(METHOD.ping, Empty, () => ctx.table.size);
+    ctx.methods.register(METHOD.ping, PingBody, (rtt, call) => {
+      if (typeof rtt === 'number') ctx.table.get(call.from)?.rpc.notePeerRtt(rtt);
+      return ctx.table.size;
+    });
     ctx.methods.register(METHOD.probe, ProbeRequest, (body) => this.onProbe(body.target));
   }
 
@@ -146,7 +149,8 @@ export class FailureDetector {
     peer.pingInFlight = true;
     peer.lastPingAt = sent;
     try {
-      const reply = await peer.rpc.request(METHOD.ping, null, { timeoutMs: config.pingTimeoutMs });
+      const rtt = peer.rpc.rttMs;
+      const reply = await peer.rpc.request(METHOD.ping, rtt === null ? null : Math.round(rtt), { timeoutMs: config.pingTimeoutMs });
       if (!v.is(PingReply, reply)) this.ctx.drop('bad-pong');
       peer.missedPings = 0;
       this.unansweredSince.delete(peer);

@@ -73,6 +73,8 @@ export const Empty = v.union([v.null(), v.undefined(), v.object({})]);
 /** Body of `ov.ready`: the joiner's closest links (its neighbours need not be introduced to it). */
 export const ReadyBody = v.union([v.null(), v.undefined(), v.object({ neighbours: v.optional(idList) })]);
 export const PingReply = v.union([v.null(), v.undefined(), v.number()]);
+/** Body of `ov.ping`: the pinger's round trip on this link in whole ms, if it has one (so the pinged end knows it too). */
+export const PingBody = v.union([Empty, v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(120_000))]);
 
 /** Direct: ask a peer whether it can still reach `target` (the second opinion before declaring death). */
 export const ProbeRequest = v.object({ target: idSchema });

@@ -52,7 +52,7 @@ export interface LinkInfo {
   bucket: number;
   suspected: boolean;
   linkedAt: number;
-  /** The link's round trip: the least of its recent requests' (see Rpc.rttMs); null before the first reply. */
+  /** The link's round trip: the least of its recent requests', or of the other end's pings (see Rpc.rttMs); null until one is known. */
   rttMs: number | null;
 }
 

@@ -229,6 +229,18 @@ export class Rpc {
 
   private sampleRtt(sentAt: number): void {
     if (sentAt < 0) return;
+    this.addRttSample(this.opts.clock.now() - sentAt);
+  }
+
+  /**
+   * A round trip the peer measured on this link (its pings carry it): the end that only answers an idle
+   * link's pings has no request of its own to time. The path is the same both ways.
+   */
+  notePeerRtt(ms: number): void {
+    if (Number.isFinite(ms) && ms >= 0) this.addRttSample(ms);
+  }
+
+  private addRttSample(sample: number): void {
     const now = this.opts.clock.now();
     if (now - this.rttWindowStart >= RTT_WINDOW_MS) {
       // The window just ended becomes the previous one, unless a whole window passed with no reply.
@@ -236,7 +248,6 @@ export class Rpc {
       this.rttMin = Infinity;
       this.rttWindowStart = now;
     }
-    const sample = now - sentAt;
     if (sample < this.rttMin) this.rttMin = sample;
   }
 

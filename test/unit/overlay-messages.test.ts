@@ -78,4 +78,18 @@ describe('overlay message checks', () => {
     const bad = a.overlay.route(world.randomKey(), { method: METHOD.closest, body: { n: 'lots' } });
     await expect(world.sim.settle(bad, 20_000)).rejects.toSatisfy((e) => codeOf(e) === 'BAD_MESSAGE');
   });
+
+  it('takes the round trip a ping carries, and refuses a ping with one no link could have', async () => {
+    const { world, a, b } = await smallWorld();
+    const bAtA = () => a.overlay.links().find((l) => l.id === b.id)!.rttMs;
+    for (const rtt of [-5, 1.5, 10_000_000, 'fast']) {
+      const ping = b.overlay.request(a.id, METHOD.ping, rtt);
+      await expect(world.sim.settle(ping, 5_000)).rejects.toSatisfy((e) => codeOf(e) === 'BAD_MESSAGE');
+    }
+    const before = bAtA();
+    await world.sim.settle(b.overlay.request(a.id, METHOD.ping, 0), 5_000);
+    // The least round trip known: what the other end timed, when that is below what this end had.
+    expect(before === null || before > 0).toBe(true);
+    expect(bAtA()).toBe(0);
+  });
 });
