@@ -172,7 +172,7 @@ export class BootstrapNode extends Emitter<BootstrapEvents> {
   /** Every refusal is kept with its reason (tests and the UI show it) and never thrown further. */
   private async onSignal(env: SignalEnvelope): Promise<void> {
     try {
-      if (env.kind === 'answer') return this.connector.complete(env);
+      if (env.kind === 'answer') return await this.connector.complete(env);
       // Both sides offered at once: the offer of the lower id wins on both sides.
       if (this.connecting.has(env.from) && this.id < env.from) return;
       const answer = await this.connector.answer(env, 'server');

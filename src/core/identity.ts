@@ -31,6 +31,14 @@ export interface SignatureScheme {
   idOf(publicKey: Uint8Array): Id;
 }
 
+/**
+ * A signature check natively where the scheme can (a promise), else in JavaScript at once (a boolean).
+ * The simulator's scheme has no native form, so its checks stay synchronous and its runs deterministic.
+ */
+export function checkSignature(scheme: SignatureScheme, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean | Promise<boolean> {
+  return scheme.verifyAsync ? scheme.verifyAsync(publicKey, message, signature) : scheme.verify(publicKey, message, signature);
+}
+
 /** Whether WebCrypto's Ed25519 was found missing (older browsers): then the JavaScript check is used. */
 let nativeEd25519 = typeof globalThis.crypto?.subtle?.importKey === 'function';
 

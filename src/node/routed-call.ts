@@ -9,7 +9,7 @@ import { encode } from '../core/codec.ts';
 import type { Counters } from '../core/counters.ts';
 import { SelfmeshError } from '../core/errors.ts';
 import { isId, type Id } from '../core/id.ts';
-import type { Identity, SignatureScheme } from '../core/identity.ts';
+import { checkSignature, type Identity, type SignatureScheme } from '../core/identity.ts';
 import type { Overlay } from '../overlay/overlay.ts';
 import type { MethodTable } from '../transport/methods.ts';
 import type { Link } from '../transport/link.ts';
@@ -88,10 +88,8 @@ export class RoutedCalls {
     if (Math.abs(this.clock.now() - call.time) > MAX_SKEW_MS) throw new SelfmeshError('STALE', 'routed call too old');
     const bytes = signedBytes(call.target, call.method, call.body, call.time, call.seq);
     // Natively where the platform checks Ed25519 (a storage request waited 3 ms on the JavaScript check).
-    if (this.scheme.verifyAsync) {
-      return this.scheme.verifyAsync(call.publicKey, bytes, call.signature).then((ok) => this.run(call, ok));
-    }
-    return this.run(call, this.scheme.verify(call.publicKey, bytes, call.signature));
+    const signed = checkSignature(this.scheme, call.publicKey, bytes, call.signature);
+    return typeof signed === 'boolean' ? this.run(call, signed) : signed.then((ok) => this.run(call, ok));
   }
 
   private run(call: v.InferOutput<typeof RoutedCallBody>, signed: boolean): Promise<unknown> {

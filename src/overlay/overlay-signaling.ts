@@ -89,7 +89,9 @@ export class OverlaySignaling {
         this.ctx.drop('bad-answer');
         throw new SelfmeshError('BAD_MESSAGE', 'malformed answer');
       }
-      connector.complete(reply.output.answer);
+      // Awaited only if there is a wait (a native signature check): the simulator's connector has none.
+      const completing = connector.complete(reply.output.answer);
+      if (completing) await completing;
       const opened = await link;
       return this.ctx.addLink(opened, { we: ready, they: reply.output.ready, answererNeeds: reply.output.need ?? true });
     } catch (e) {

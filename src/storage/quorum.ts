@@ -25,7 +25,8 @@ export class Quorum {
    */
   async write(rec: DataRecord, owner?: Id): Promise<Id[]> {
     const { config, placement, selfId } = this.ctx;
-    this.ctx.replica.validate(rec);
+    const checking = this.ctx.replica.validate(rec);
+    if (checking) await checking;
     // The quorum is taken among the config.r closest, as reads are; copies the churn policy adds beyond
     // them are written at the same time but not waited for (they are for durability, not for reads).
     const r = Math.max(config.r, placement.r);
@@ -105,7 +106,8 @@ export class Quorum {
       if (record) {
         // A replica could answer with a forged or misplaced record; the reader checks it too.
         if (record.key !== key) throw new SelfmeshError('BAD_MESSAGE', `${node.slice(0, 8)} answered for another key`);
-        replica.validate(record);
+        const checking = replica.validate(record);
+        if (checking) await checking;
       }
       return { node, record };
     };

@@ -5,7 +5,7 @@ import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { encode } from '../core/codec.ts';
 import { SelfmeshError } from '../core/errors.ts';
 import { hashId, type Id } from '../core/id.ts';
-import type { Identity, SignatureScheme } from '../core/identity.ts';
+import { checkSignature, type Identity, type SignatureScheme } from '../core/identity.ts';
 
 /** Version of an open record: a counter, ties broken by the writer's id. */
 export interface Version {
@@ -172,8 +172,12 @@ export interface RecordLimits {
   maxNameBytes: number;
 }
 
-/** Throws a SelfmeshError (TOO_LARGE, BAD_MESSAGE, BAD_SIGNATURE) for a record no one should store. */
-export function validateRecord(rec: DataRecord, scheme: SignatureScheme, limits: RecordLimits): void {
+/**
+ * Throws a SelfmeshError (TOO_LARGE, BAD_MESSAGE, BAD_SIGNATURE) for a record no one should store. A
+ * signed record's signature is checked natively where the platform can (3.3 ms in JavaScript, a quarter
+ * millisecond natively, on every holder and reader): then a promise gives the outcome.
+ */
+export function validateRecord(rec: DataRecord, scheme: SignatureScheme, limits: RecordLimits): void | Promise<void> {
   const size = rec.value?.length ?? 0;
   if (size > limits.maxValueBytes) {
     throw new SelfmeshError('TOO_LARGE', `value of ${size} bytes exceeds the limit of ${limits.maxValueBytes}`);
@@ -189,14 +193,16 @@ export function validateRecord(rec: DataRecord, scheme: SignatureScheme, limits:
       if (signedKey(rec.publicKey, rec.name) !== rec.key) {
         throw new SelfmeshError('BAD_MESSAGE', 'signed key is not SHA-256(publicKey || name)');
       }
-      if (!scheme.verify(rec.publicKey, signedMessage(rec.name, rec.seq, rec.value), rec.signature)) {
-        throw new SelfmeshError('BAD_SIGNATURE', `bad signature on ${rec.name}#${rec.seq}`);
-      }
-      return;
+      const signed = checkSignature(scheme, rec.publicKey, signedMessage(rec.name, rec.seq, rec.value), rec.signature);
+      return typeof signed === 'boolean' ? signatureOutcome(signed, rec) : signed.then((ok) => signatureOutcome(ok, rec));
     }
     case 'versioned':
       return;
   }
+}
+
+function signatureOutcome(ok: boolean, rec: SignedRecord): void {
+  if (!ok) throw new SelfmeshError('BAD_SIGNATURE', `bad signature on ${rec.name}#${rec.seq}`);
 }
 
 /** Copies byte fields: decoded messages hand out views into a larger buffer that must not be retained. */

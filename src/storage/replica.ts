@@ -72,9 +72,12 @@ export class LocalReplica {
     return this.index.has(key) ? this.store.get(key) : undefined;
   }
 
-  /** Throws what is wrong with a record (size, hash, signature, a version from the future) before anything is stored. */
-  validate(rec: DataRecord): void {
-    validateRecord(rec, this.scheme, this.limits);
+  /**
+   * Throws what is wrong with a record (size, hash, signature, a version from the future) before anything
+   * is stored; a promise if the signature is being checked natively (see validateRecord).
+   */
+  validate(rec: DataRecord): void | Promise<void> {
+    const signature = validateRecord(rec, this.scheme, this.limits);
     // Versions come from the writers' clocks (nextVersion): one far ahead of every clock would hold the
     // key against every later write for good. Clocks in one room differ by less than the signals' skew
     // bound (a node further off cannot link), so twice that bound never refuses an honest write, and a
@@ -82,6 +85,7 @@ export class LocalReplica {
     if (rec.kind === 'versioned' && rec.counter > this.now() + MAX_VERSION_AHEAD_MS) {
       throw new SelfmeshError('BAD_MESSAGE', `version ${rec.counter} is more than ${MAX_VERSION_AHEAD_MS / 60_000} minutes ahead of this node's clock`);
     }
+    return signature;
   }
 
   /**
@@ -90,7 +94,9 @@ export class LocalReplica {
    * owner's per-writer quota applies. Resolves after the store committed.
    */
   async apply(rec: DataRecord, owner: Id, charge: boolean): Promise<ApplyOutcome> {
-    this.validate(rec);
+    // Awaited only when there is something to wait for: the simulator's checks stay synchronous.
+    const checking = this.validate(rec);
+    if (checking) await checking;
     const stamp = stampOf(rec);
     return this.withLock(rec.key, async () => {
       const cur = this.index.get(rec.key);

@@ -222,7 +222,8 @@ export class Storage {
 
   /** Puts a record as it is (already signed or versioned by someone): orphan recovery uses it. */
   async republish(record: DataRecord): Promise<void> {
-    validateRecord(record, this.opts.scheme, this.config);
+    const checking = validateRecord(record, this.opts.scheme, this.config);
+    if (checking) await checking;
     try {
       await this.quorum.write(record);
     } catch (e) {

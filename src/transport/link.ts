@@ -57,6 +57,9 @@ export interface Connector {
   offer(to: Id, via: Link['via']): Promise<{ envelope: SignalEnvelope; link: Promise<Link>; cancel(): void }>;
   /** Answers a carried offer: returns the answer envelope to carry back, and the link. Throws on a bad offer. */
   answer(offer: SignalEnvelope, via: Link['via']): Promise<{ envelope: SignalEnvelope; link: Promise<Link>; cancel(): void }>;
-  /** Delivers a carried answer to the pending offer with that token. Throws on a bad answer. */
-  complete(answer: SignalEnvelope): void;
+  /**
+   * Delivers a carried answer to the pending offer with that token. Throws (or rejects) on a bad answer:
+   * a promise where the answer's signature is checked natively, nothing to wait for otherwise.
+   */
+  complete(answer: SignalEnvelope): void | Promise<void>;
 }

@@ -199,7 +199,7 @@ export class ServerBootstrap {
   private async onSignal(envelope: SignalEnvelope): Promise<void> {
     try {
       if (envelope.kind === 'answer') {
-        this.opts.connector.complete(envelope);
+        await this.opts.connector.complete(envelope);
         return;
       }
       // Offers are taken only while this node asks for links: the overlay signals every later link.

@@ -45,7 +45,7 @@ describe('WebrtcConnector (Node, wrtc)', () => {
     const b = connector();
     const offer = await a.offer(b.id, 'direct');
     const answer = await b.answer(offer.envelope, 'direct');
-    a.complete(answer.envelope);
+    await a.complete(answer.envelope);
     const [la, lb] = await Promise.all([offer.link, answer.link]);
     links.push(la, lb);
     expect(la.remoteId).toBe(b.id);
@@ -81,13 +81,13 @@ describe('WebrtcConnector (Node, wrtc)', () => {
     expect(await code(b.answer(env, 'direct'))).toBe('REFUSED');
     const c = connector();
     expect(await code(() => c.complete(answer.envelope))).toBe('REFUSED');
-    a.complete(answer.envelope);
+    await a.complete(answer.envelope);
     expect(await code(() => a.complete(answer.envelope))).toBe('REFUSED');
     links.push(...(await Promise.all([offer.link, answer.link])));
     expect(b.counters.get('connector.refused.BAD_SIGNATURE')).toBe(1);
   });
 
-  it("checks an offer's signature natively where it can, and then not again in JavaScript", async () => {
+  it("checks an offer's and an answer's signatures natively where it can, and then not again in JavaScript", async () => {
     // As a tab has it: the verify cache over Ed25519, here counting the checks done in JavaScript.
     const inJs = { count: 0 };
     const counted = (): SignatureScheme => cachingScheme({ ...ed25519Scheme, verify: (...a) => (inJs.count++, ed25519Scheme.verify(...a)) });
@@ -96,16 +96,22 @@ describe('WebrtcConnector (Node, wrtc)', () => {
     const offer = await a.offer(b.id, 'direct');
     const answer = await b.answer(offer.envelope, 'direct');
     expect(inJs.count).toBe(0);
-    a.complete(answer.envelope);
-    expect(inJs.count).toBe(1); // `complete` is synchronous: the answer is checked in JavaScript
+    await a.complete(answer.envelope);
+    expect(inJs.count).toBe(0);
     links.push(...(await Promise.all([offer.link, answer.link])));
-    // A forged offer is still refused, and said why, by the synchronous check.
+    // A forged offer and a forged answer are still refused, and said why, by the check in JavaScript.
     const c = connector(counted());
     const forged = await a.offer(c.id, 'direct');
     const signature = forged.envelope.signature.slice();
     signature[5]! ^= 1;
     expect(await code(c.answer({ ...forged.envelope, signature }, 'direct'))).toBe('BAD_SIGNATURE');
+    const good = await c.answer(forged.envelope, 'direct');
+    const answerSignature = good.envelope.signature.slice();
+    answerSignature[9]! ^= 1;
+    expect(await code(() => a.complete({ ...good.envelope, signature: answerSignature }))).toBe('BAD_SIGNATURE');
+    expect(a.counters.get('connector.refused.BAD_SIGNATURE')).toBe(1);
     forged.cancel();
+    good.cancel();
   });
 
   it('rejects the link promise when an offer is cancelled', async () => {
