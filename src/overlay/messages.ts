@@ -71,10 +71,18 @@ export type ClosestReply = v.InferOutput<typeof ClosestReply>;
 
 export const Empty = v.union([v.null(), v.undefined(), v.object({})]);
 /** Body of `ov.ready`: the joiner's closest links (its neighbours need not be introduced to it). */
-export const ReadyBody = v.union([v.null(), v.undefined(), v.object({ neighbours: v.optional(idList) })]);
-export const PingReply = v.union([v.null(), v.undefined(), v.number()]);
-/** Body of `ov.ping`: the pinger's round trip on this link in whole ms, if it has one (so the pinged end knows it too). */
-export const PingBody = v.union([Empty, v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(120_000))]);
+export const ReadyBody = v.union([v.object({ neighbours: v.optional(idList) }), v.null(), v.undefined()]);
+/** The pinged node's link count (or nothing, from an older node); a plain check, see PingBody. */
+export const PingReply = v.custom<number | null | undefined>((x) => x === null || x === undefined || typeof x === 'number', 'not a link count');
+/**
+ * Body of `ov.ping`: the pinger's round trip on this link in whole ms, if it has one (so the pinged end
+ * knows it too), else nothing. One check, not a union: a union builds an issue, with its message, for
+ * each option that fails, and every idle link carries a ping every few seconds.
+ */
+export const PingBody = v.custom<number | null | undefined>(
+  (x) => x === null || x === undefined || (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 120_000),
+  'not a round trip in ms',
+);
 
 /** Direct: ask a peer whether it can still reach `target` (the second opinion before declaring death). */
 export const ProbeRequest = v.object({ target: idSchema });
