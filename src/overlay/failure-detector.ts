@@ -6,7 +6,7 @@ import { every } from '../core/clock.ts';
 import type { Id } from '../core/id.ts';
 import * as v from 'valibot';
 import type { OverlayContext } from './context.ts';
-import { METHOD, PingBody, PingReply, ProbeReply, ProbeRequest } from './messages.ts';
+import { MAX_PING_RTT_MS, METHOD, PingBody, PingReply, ProbeReply, ProbeRequest } from './messages.ts';
 import type { Peer } from './routing-table.ts';
 
 /** Every link is looked at on every this many ticks (the neighbours and the silent ones on each). */
@@ -149,8 +149,10 @@ export class FailureDetector {
     peer.pingInFlight = true;
     peer.lastPingAt = sent;
     try {
+      // A round trip the body cannot carry is left out: the ping itself must never be refused for it.
       const rtt = peer.rpc.rttMs;
-      const reply = await peer.rpc.request(METHOD.ping, rtt === null ? null : Math.round(rtt), { timeoutMs: config.pingTimeoutMs });
+      const body = rtt === null || rtt > MAX_PING_RTT_MS ? null : Math.round(rtt);
+      const reply = await peer.rpc.request(METHOD.ping, body, { timeoutMs: config.pingTimeoutMs });
       if (!v.is(PingReply, reply)) this.ctx.drop('bad-pong');
       peer.missedPings = 0;
       this.unansweredSince.delete(peer);

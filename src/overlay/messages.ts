@@ -79,8 +79,9 @@ export const PingReply = v.custom<number | null | undefined>((x) => x === null |
  * knows it too), else nothing. One check, not a union: a union builds an issue, with its message, for
  * each option that fails, and every idle link carries a ping every few seconds.
  */
+export const MAX_PING_RTT_MS = 120_000;
 export const PingBody = v.custom<number | null | undefined>(
-  (x) => x === null || x === undefined || (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 120_000),
+  (x) => x === null || x === undefined || (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= MAX_PING_RTT_MS),
   'not a round trip in ms',
 );
 
