@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Progress } from '../sim/progress.ts';
 import { churn, joinAtRate, lookups, mean, percentile } from '../sim/scenarios.ts';
+import { runSharded } from '../sim/sharded.ts';
 import { SimWorld } from '../sim/world.ts';
 import { linePlot } from './plot.ts';
 
@@ -26,11 +27,14 @@ export interface OverlayRow {
   wallSeconds: number;
   /** Wall seconds per phase: the join of all n, the settling minutes, then idle + lookups or the churn. */
   phaseSeconds: Record<string, number>;
+  /** Threads the run was split over (sim/sharded.ts): 2 for a static row of 2,000 nodes or more. */
+  workers: number;
 }
 
 const IDLE_WINDOW_MS = 120_000;
 
 async function runOne(n: number, sessionMinutes: number | null, seed: number): Promise<OverlayRow> {
+  if (sessionMinutes === null && n >= 2_000) return runSplit(n, seed);
   const started = performance.now();
   const world = new SimWorld({ seed, traceFrames: false });
   // On stderr, every 10 s of wall time: the 10,000-node row runs for minutes.
@@ -60,7 +64,21 @@ async function runOne(n: number, sessionMinutes: number | null, seed: number): P
     n, churn: sessionMinutes, hopsMean: mean(stats.hops), hopsP99: percentile(stats.hops, 99),
     linksMean: mean(links), linksMax: Math.max(...links), successRate: stats.succeeded / stats.attempted,
     maintenanceBytesPerNodePerSec: maintenance, failures: stats.failures, originGone: stats.originGone, wallSeconds: (performance.now() - started) / 1000,
-    phaseSeconds: progress.seconds,
+    phaseSeconds: progress.seconds, workers: 1,
+  };
+}
+
+/** A large static row, on two threads: the same phases as runOne. */
+async function runSplit(n: number, seed: number): Promise<OverlayRow> {
+  const result = await runSharded({
+    n, seed, rate: Math.max(20, n / 100), settleSeconds: 180, idleSeconds: IDLE_WINDOW_MS / 1000, workers: 2,
+    lookups: Math.min(2_000, 2 * n), lookupsPerSecond: 100, onProgress: (line) => console.error(line),
+  });
+  if (result.errors.length > 0) throw new Error(`n = ${n}: callbacks threw: ${result.errors.join('; ')}`);
+  return {
+    n, churn: null, hopsMean: result.hopsMean, hopsP99: result.hopsP99, linksMean: result.linksMean, linksMax: result.linksMax,
+    successRate: result.lookupSuccess, maintenanceBytesPerNodePerSec: result.maintenanceBytesPerNodePerSec, failures: result.failures,
+    originGone: 0, wallSeconds: result.wallSeconds, phaseSeconds: result.phaseSeconds, workers: 2,
   };
 }
 

@@ -1,10 +1,12 @@
-// `npm run sim -- <static|churn|crash|partition> --n 1000 --seed 1 [--rate n/100] [--minutes 30] [--session 10] [--pareto]`
+// `npm run sim -- <static|churn|crash|partition> --n 1000 --seed 1 [--rate n/100] [--minutes 30] [--session 10] [--pareto] [--workers k]`
 // Nodes join at `--rate` a second (default n/100, at least 20: the benchmark's rate, so 10,000 nodes
 // take 100 simulated seconds to come in rather than 500). Prints the result as JSON on stdout, and a
-// progress line on stderr every 10 s of wall time (`--quiet`: none).
+// progress line on stderr every 10 s of wall time (`--quiet`: none). A static run of 2,000 nodes or
+// more is split over two threads (sim/sharded.ts) unless `--workers 1` says otherwise.
 import { parseSimArgs, USAGE, type SimArgs } from './cli-args.ts';
 import { Progress } from './progress.ts';
 import { churn, inconsistentRoutes, joinAtRate, lookups, mean, percentile } from './scenarios.ts';
+import { runSharded } from './sharded.ts';
 import { SimWorld } from './world.ts';
 
 let args: SimArgs;
@@ -19,6 +21,15 @@ try {
   process.exit(2);
 }
 const { scenario, n, seed } = args;
+if (args.workers > 1) {
+  const result = await runSharded({
+    n, seed, rate: args.rate, settleSeconds: args.settle, workers: args.workers,
+    onProgress: args.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+  });
+  const { hops: _hops, ...shown } = result;
+  console.log(JSON.stringify(shown, null, 2));
+  process.exit(result.errors.length > 0 ? 1 : 0);
+}
 const started = performance.now();
 const world = new SimWorld({ seed });
 // The simulated clock does not start at 0: simSeconds is the time this run simulated.

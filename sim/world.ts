@@ -62,11 +62,11 @@ export class SimWorld {
   readonly trace = new TraceHash();
   readonly nodes = new Map<Id, SimNode>();
   /** Joined and alive, for O(1) random picks (swap-remove). */
-  private joinedIds: Id[] = [];
+  protected joinedIds: Id[] = [];
   private joinedIndex = new Map<Id, number>();
-  private connectors = new Map<Id, MemoryConnector>();
+  protected connectors = new Map<Id, MemoryConnector>();
 
-  constructor(private readonly options: WorldOptions) {
+  constructor(protected readonly options: WorldOptions) {
     this.rng = seededRng(options.seed);
     const trace = options.traceFrames === false ? undefined : (kind: string, a: Id, b: Id, n: number) =>
       this.trace.add(kind, this.sim.now(), parseInt(a.slice(0, 8), 16), parseInt(b.slice(0, 8), 16), n);
@@ -97,10 +97,9 @@ export class SimWorld {
     return this.connectors.get(id);
   }
 
-  /** Creates a node (not yet joined). */
-  addNode(): SimNode {
-    const identity = createSimIdentity(this.rng);
-    const nodeRng = seededRng(this.rng.int(2 ** 32));
+  /** Creates a node (not yet joined); by default with an identity and a random stream drawn from the world's. */
+  addNode(identity = createSimIdentity(this.rng), nodeSeed = this.rng.int(2 ** 32)): SimNode {
+    const nodeRng = seededRng(nodeSeed);
     const counters = new Counters();
     this.network.addNode(identity.id);
     const connector = new MemoryConnector({ network: this.network, identity, scheme: simScheme, clock: this.sim, rng: nodeRng });
@@ -188,20 +187,33 @@ export class SimWorld {
    * The stand-in signaling server: relays the signed offer to a member of the room (any joined node, or
    * the asked-for targets) and its answer back, one network latency each way through the server.
    */
-  private bootstrapFor(node: SimNode, connector: MemoryConnector): Bootstrap {
+  protected bootstrapFor(node: SimNode, connector: MemoryConnector): Bootstrap {
     return async ({ count, targets }) => {
       const picks = new Set<Id>();
-      if (targets) for (const t of targets) if (this.nodes.get(t)?.alive) picks.add(t);
-      for (let tries = 0; !targets && picks.size < Math.min(count, this.joinedIds.length) && tries < 4 * count; tries++) {
-        const pick = this.randomJoined();
-        if (pick && pick.id !== node.id) picks.add(pick.id);
+      if (targets) for (const t of targets) if (this.isMember(t)) picks.add(t);
+      for (let tries = 0; !targets && picks.size < Math.min(count, this.joinedCount()) && tries < 4 * count; tries++) {
+        const pick = this.randomJoinedId();
+        if (pick !== undefined && pick !== node.id) picks.add(pick);
       }
       const links = await Promise.all([...picks].map((to) => this.serverLink(node, connector, to)));
       return links.filter((l): l is Link => l !== null);
     };
   }
 
-  private async serverLink(node: SimNode, connector: MemoryConnector, to: Id): Promise<Link | null> {
+  /** The server's view of the room: whether `id` is in it, how many have joined, one of them at random. */
+  protected isMember(id: Id): boolean {
+    return this.nodes.get(id)?.alive === true;
+  }
+
+  protected joinedCount(): number {
+    return this.joinedIds.length;
+  }
+
+  protected randomJoinedId(): Id | undefined {
+    return this.joinedIds.length === 0 ? undefined : this.joinedIds[this.rng.int(this.joinedIds.length)];
+  }
+
+  protected async serverLink(node: SimNode, connector: MemoryConnector, to: Id): Promise<Link | null> {
     const target = this.nodes.get(to)!;
     const relay = () => new Promise<void>((resolve) => this.sim.setTimeout(resolve, 2 * this.network.sampleLatency()));
     const offer = await connector.offer(to, 'server');

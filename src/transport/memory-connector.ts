@@ -8,7 +8,7 @@ import { toHex, type Id } from '../core/id.ts';
 import type { Identity, SignatureScheme } from '../core/identity.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Connector, Link, SignalEnvelope } from './link.ts';
-import type { MemoryLink, MemoryNetwork } from './memory-link.ts';
+import type { AnswerWaiting, MemoryNetwork } from './memory-link.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { signEnvelope, verifyEnvelope } from './signal-envelope.ts';
 
@@ -31,19 +31,10 @@ interface PendingOffer {
   timer: ReturnType<Clock['setTimeout']>;
 }
 
-/** Answers waiting for their offerer's handshake, by the offer's fingerprint (network-wide). */
-const answeredByNetwork = new WeakMap<MemoryNetwork, Map<string, { answerer: Id; fingerprint: string; resolve(l: MemoryLink): void; reject(e: unknown): void }>>();
-
-function answered(network: MemoryNetwork) {
-  let map = answeredByNetwork.get(network);
-  if (!map) answeredByNetwork.set(network, (map = new Map()));
-  return map;
-}
-
 /** Tokens and stand-in fingerprints: flat hex strings, made without an array of pieces. */
 const hex = toHex;
 
-function cancelAnswer(waiting: ReturnType<typeof answered>, fingerprint: string): void {
+function cancelAnswer(waiting: Map<string, AnswerWaiting>, fingerprint: string): void {
   const w = waiting.get(fingerprint);
   waiting.delete(fingerprint);
   w?.reject(new SelfmeshError('CANCELLED', 'link setup cancelled'));
@@ -86,7 +77,7 @@ export class MemoryConnector implements Connector {
     const envelope = signEnvelope(identity, {
       from: identity.id, to: offer.from, token: offer.token, kind: 'answer', fingerprint, payload: { fingerprint }, time: clock.now(),
     });
-    const waiting = answered(network);
+    const waiting = network.answered;
     let timer: ReturnType<Clock['setTimeout']> | undefined;
     const link = new Promise<Link>((resolve, reject) => {
       waiting.set(offer.fingerprint, { answerer: identity.id, fingerprint, resolve, reject });
@@ -108,7 +99,18 @@ export class MemoryConnector implements Connector {
     this.pending.delete(answer.token);
     this.opts.clock.clearTimeout(entry.timer);
     const { network, identity, clock } = this.opts;
-    const waiting = answered(network);
+    if (network.remote?.holds(answer.from)) {
+      // The answerer is in another simulator thread: it checks the fingerprints there.
+      const timer = clock.setTimeout(() => entry.reject(new SelfmeshError('TIMEOUT', 'handshake timed out')), this.timeoutMs);
+      network.remote.connect(identity.id, answer.from, entry.via, entry.fingerprint, answer.fingerprint, (end, failure) => {
+        clock.clearTimeout(timer);
+        if (end) entry.resolve(end);
+        else if (failure === 'BAD_SIGNATURE') entry.reject(new SelfmeshError('BAD_SIGNATURE', 'handshake fingerprint mismatch'));
+        else entry.reject(new SelfmeshError('UNREACHABLE', `no path to ${answer.from.slice(0, 8)}`));
+      });
+      return;
+    }
+    const waiting = network.answered;
     const other = waiting.get(entry.fingerprint);
     // The "DTLS handshake": both ends must hold the fingerprints that were signed.
     if (!other || other.answerer !== answer.from || other.fingerprint !== answer.fingerprint) {

@@ -39,6 +39,38 @@ export interface MemoryNetworkOptions {
 
 type Listener<T> = (event: T) => void;
 
+/**
+ * The far end of a link whose other node runs in another simulator thread (sim/shard-bridge.ts). The
+ * network computes each frame's delivery time as for a local pair and hands the frame over; the other
+ * thread delivers it then. Every such time is at least one link latency ahead, which is what lets the
+ * threads run a window of that length apart.
+ */
+export interface RemoteEnd {
+  frame(at: number, frame: Uint8Array): void;
+  close(at: number, reason: string): void;
+}
+
+/** Nodes held by other simulator threads: links to them are set up through this. */
+export interface RemoteShards {
+  holds(id: Id): boolean;
+  /**
+   * The handshake of an offer we made to a node there, once its answer came back: `done` gets our end
+   * when the pair is up, or the reason it failed (the far side checks its fingerprints).
+   */
+  connect(
+    offerer: Id, answerer: Id, via: Link['via'], offerFingerprint: string, answerFingerprint: string,
+    done: (end: MemoryLink | null, failure?: 'BAD_SIGNATURE' | 'UNREACHABLE') => void,
+  ): void;
+}
+
+/** An answerer waiting for its offerer's handshake. */
+export interface AnswerWaiting {
+  answerer: Id;
+  fingerprint: string;
+  resolve(link: MemoryLink): void;
+  reject(e: unknown): void;
+}
+
 export class MemoryLink implements Link {
   isOpen = true;
   readonly bufferedAmount = 0;
@@ -64,6 +96,8 @@ export class MemoryLink implements Link {
   inFlightCount = 0;
   /** A bound function, not an arrow: the build names arrows, which costs each link a property store. */
   readonly deliverNext: () => void;
+  /** Set when the other end is in another simulator thread (then `peer` is unset). */
+  remote: RemoteEnd | null = null;
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -161,6 +195,10 @@ export class MemoryNetwork {
   private readonly opts: Required<Omit<MemoryNetworkOptions, 'trace'>> & Pick<MemoryNetworkOptions, 'trace'>;
   private nodes = new Map<Id, NodeState>();
   private groupOf: ((id: Id) => number) | null = null;
+  /** Answers waiting for their offerer's handshake, by the offer's fingerprint (the meeting place of a pair). */
+  readonly answered = new Map<string, AnswerWaiting>();
+  /** Other simulator threads' nodes, when this network is one shard of a room. */
+  remote: RemoteShards | null = null;
   totalBytes = 0;
   totalFrames = 0;
 
@@ -214,6 +252,11 @@ export class MemoryNetwork {
     return this.opts.latencyMs(this.rng);
   }
 
+  /** How long a link setup takes once both envelopes have been carried, on a path of this one-way delay. */
+  handshakeMs(oneWay: number): number {
+    return oneWay * 2 * this.opts.handshakeRoundTrips;
+  }
+
   /** Makes a connected pair after the handshake; resolves with [aEnd, bEnd] or null if it failed. */
   connect(a: Id, b: Id, via: Link['via'], done: (ends: [MemoryLink, MemoryLink] | null) => void): void {
     const oneWay = this.sampleLatency();
@@ -234,7 +277,7 @@ export class MemoryNetwork {
       stateB.links.add(ba);
       this.opts.trace?.('up', a, b, 0);
       done([ab, ba]);
-    }, oneWay * 2 * this.opts.handshakeRoundTrips);
+    }, this.handshakeMs(oneWay));
   }
 
   /** @internal */
@@ -252,6 +295,10 @@ export class MemoryNetwork {
     const reorder = this.opts.reorderRate > 0 && this.rng.next() < this.opts.reorderRate;
     if (!reorder) at = Math.max(at, from.lastDeliveryAt);
     from.lastDeliveryAt = Math.max(from.lastDeliveryAt, at);
+    if (from.remote) {
+      from.remote.frame(at, frame);
+      return;
+    }
     // No copy: a sender hands its frame over (see Link.send), and the receiver only reads it.
     if (!reorder && this.opts.duplicateRate === 0) {
       // Delivery times on one link never decrease, so the timers fire in the order the frames queue.
@@ -283,8 +330,36 @@ export class MemoryNetwork {
     to.emitMessage(frame);
   }
 
+  /**
+   * One end of a pair whose other end is in another thread, made when the handshake completes there too.
+   * The other node's state is a stand-in: nodes in a sharded room never crash.
+   */
+  openRemoteEnd(localId: Id, remoteId: Id, via: Link['via'], baseLatencyMs: number, remote: RemoteEnd): MemoryLink | null {
+    const state = this.nodes.get(localId);
+    if (!state || !state.alive) return null;
+    const end = new MemoryLink(this, state.id, remoteId, via);
+    end.remote = remote;
+    end.baseLatencyMs = baseLatencyMs;
+    end.localState = state;
+    end.remoteState = { id: remoteId, alive: true, links: new Set(), bytesSent: 0, framesSent: 0 };
+    state.links.add(end);
+    this.opts.trace?.('up', remoteId < localId ? remoteId : localId, remoteId < localId ? localId : remoteId, 0);
+    return end;
+  }
+
+  /** A frame from the other thread's end of `to`, due now. */
+  deliverFromRemote(to: MemoryLink, frame: Uint8Array): void {
+    if (!to.isOpen || !to.localState.alive) return;
+    this.opts.trace?.('frame', to.remoteId, to.localId, frame.length);
+    to.emitMessage(frame);
+  }
+
   /** @internal the local end closed on purpose: the far end hears of it after one latency */
   closeRemoteEnd(local: MemoryLink, reason: string): void {
+    if (local.remote) {
+      local.remote.close(this.clock.now() + Math.max(local.lastDeliveryAt - this.clock.now(), local.baseLatencyMs), reason);
+      return;
+    }
     const remote = local.peer;
     if (!this.reachable(local.localId, local.remoteId)) {
       // The close cannot be heard: the far end finds out when the dead link times out.
@@ -312,6 +387,10 @@ export class MemoryNetwork {
     state.alive = false;
     for (const link of links) {
       link.closeLocally('crashed');
+      if (link.remote) {
+        link.remote.close(this.clock.now() + this.opts.deadLinkCloseMs, 'timeout');
+        continue;
+      }
       const remote = link.peer;
       this.clock.setTimeout(() => remote.closeLocally('timeout'), this.opts.deadLinkCloseMs);
     }

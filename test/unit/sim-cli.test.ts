@@ -8,8 +8,14 @@ describe('npm run sim: options', () => {
     expect(parseSimArgs([])).toMatchObject({ scenario: 'static', n: 1000, seed: 1, rate: 20, settle: 120, quiet: false });
     expect(parseSimArgs(['static', '--n', '10000']).rate).toBe(100);
     expect(parseSimArgs(['churn', '--n', '500', '--seed', '7', '--rate', '50', '--minutes', '5', '--session', '2', '--lookups', '4', '--pareto', '--quiet']))
-      .toEqual({ scenario: 'churn', n: 500, seed: 7, rate: 50, settle: 120, minutes: 5, session: 2, lookups: 4, pareto: true, share: 0.2, quiet: true });
+      .toEqual({ scenario: 'churn', n: 500, seed: 7, rate: 50, settle: 120, minutes: 5, session: 2, lookups: 4, pareto: true, share: 0.2, quiet: true, workers: 1 });
     expect(parseSimArgs(['crash', '--share', '0.5']).share).toBe(0.5);
+    // Two threads for a static run from 2,000 nodes on, unless told otherwise; one for anything else.
+    expect(parseSimArgs(['static', '--n', '1999']).workers).toBe(1);
+    expect(parseSimArgs(['static', '--n', '2000']).workers).toBe(2);
+    expect(parseSimArgs(['static', '--n', '10000', '--workers', '1']).workers).toBe(1);
+    expect(parseSimArgs(['static', '--n', '300', '--workers', '3']).workers).toBe(3);
+    expect(parseSimArgs(['crash', '--n', '5000']).workers).toBe(1);
   });
 
   it('refuses what it does not know before anything runs, and says what is wrong', () => {
@@ -25,6 +31,10 @@ describe('npm run sim: options', () => {
     expect(() => parseSimArgs(['static', '--seed', '1.5'])).toThrow(/--seed must be a whole number below 2\^32/);
     expect(() => parseSimArgs(['static', '--seed', String(2 ** 32 + 1)])).toThrow(/below 2\^32/);
     expect(() => parseSimArgs(['crash', '--share', '1.5'])).toThrow(/at most 1/);
+    expect(() => parseSimArgs(['static', '--workers', '0'])).toThrow(/--workers must be a whole number from 1 to 8, not 0/);
+    expect(() => parseSimArgs(['static', '--workers', '1.5'])).toThrow(/--workers must be a whole number/);
+    expect(() => parseSimArgs(['static', '--workers', '9'])).toThrow(/from 1 to 8/);
+    expect(() => parseSimArgs(['churn', '--workers', '2'])).toThrow(/static scenario only, not churn/);
   });
 });
 
