@@ -124,7 +124,7 @@ export async function runShard(job: ShardJob, parent: MessagePort): Promise<void
       type: 'progress', shard, phase, simSeconds: (sim.now() - simStarted) / 1000, joined: world.liveJoined.length, frames: world.network.totalFrames,
     };
     parent.postMessage(progress);
-  }, 5_000);
+  }, 2_000);
 
   let windowEnd = sim.now() + job.windowMs;
   let waitMs = 0;
