@@ -81,6 +81,12 @@ export async function runSharded(options: ShardedOptions): Promise<ShardedResult
   const threads: Worker[] = [];
   const posted = new SharedArrayBuffer(4 * workers);
   const allReported = new Promise<void>((resolveReports, rejectReports) => {
+    // A thread that fails fails the run, whichever step the others are waiting on.
+    const fail = (e: Error) => {
+      failure ??= e;
+      rejectReports(failure);
+      wantHops?.();
+    };
     for (let shard = 0; shard < workers; shard++) {
       const job: ShardJob = {
         shard, shards: workers, n, seed, rate: options.rate, settleSeconds: options.settleSeconds, idleSeconds: options.idleSeconds ?? 0,
@@ -99,12 +105,12 @@ export async function runSharded(options: ShardedOptions): Promise<ShardedResult
         } else if (m.type === 'hops') {
           hops.push(m);
           if (hops.length === workers) wantHops?.();
-        } else {
-          failure = new Error(`thread ${shard}: ${m.message}`);
-          rejectReports(failure);
-        }
+        } else fail(new Error(`thread ${shard}: ${m.message}`));
       });
-      worker.on('error', (e) => rejectReports(e));
+      worker.on('error', (e) => fail(e));
+      worker.on('exit', (code) => {
+        if (hops.length < workers) fail(new Error(`thread ${shard} stopped (exit code ${code}) before the run ended`));
+      });
     }
   });
   const ticker = options.onProgress
