@@ -61,6 +61,7 @@ export interface ShardReport {
   frames: number;
   bytes: number;
   crossMessages: number;
+  framesForNoLink: number;
   simSeconds: number;
   errors: string[];
   /** Bytes this shard's nodes sent during the idle window. */
@@ -213,12 +214,13 @@ export async function runShard(job: ShardJob, parent: MessagePort): Promise<void
     const key = Array.from(script.bytes(32), (b) => b.toString(16).padStart(2, '0')).join('');
     if (origin === undefined || !world.owns(origin)) continue;
     const from = origin;
+    // From the next millisecond: the clock stands at the last one of the window just run.
     sim.setTimeout(() => {
       pending++;
       void lookup(world, from, key, stats).finally(() => pending--);
-    }, j * lookupGap);
+    }, 1 + j * lookupGap);
   }
-  const lookupsEnd = lookupsStart + job.lookups * lookupGap;
+  const lookupsEnd = lookupsStart + 1 + job.lookups * lookupGap;
   for (let total = await step(); sim.now() < lookupsEnd || total.pending > 0; total = await step()) {
     if (sim.now() > lookupsEnd + 60_000) break;
   }
@@ -231,8 +233,8 @@ export async function runShard(job: ShardJob, parent: MessagePort): Promise<void
     type: 'report', shard,
     attempted: stats.attempted, succeeded: stats.succeeded, hops: stats.hops, failures: stats.failures, joinFailures: failed,
     links, joined: [...world.liveJoined], traceHash: world.trace.digest(),
-    frames: world.network.totalFrames, bytes: world.network.totalBytes, crossMessages: bridge.sentMessages,
-    simSeconds: (sim.now() - simStarted) / 1000, errors: sim.errors.slice(0, 5).map(String),
+    frames: world.network.totalFrames, bytes: world.network.totalBytes, crossMessages: bridge.sentMessages, framesForNoLink: bridge.framesForNoLink,
+    simSeconds: (sim.now() - simStarted) / 1000, errors: [...bridge.violations, ...sim.errors.slice(0, 5).map(String)],
     waitSeconds: waitMs / 1000, windows, idleBytes, phaseSeconds,
   };
   parent.postMessage(done);

@@ -1,11 +1,12 @@
-// A static run on several threads: the room is split by the first bits of the node ids (Kademlia keeps
-// most traffic inside a subtree, so few frames cross), each thread runs its part over the same code as
+// A static run on several threads: the room is split into ranges of the node ids' first byte (Kademlia
+// keeps most traffic inside a subtree, so few frames cross), each thread runs its part over the same code as
 // SimWorld, and the threads run in lockstep windows of the least link latency. The same seed and number
 // of threads give the same run; one thread's run and two threads' differ (their random streams do).
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { compareDistance, type Id } from '../src/core/id.ts';
 import { seededRng } from '../src/core/rng.ts';
 import { mean, percentile } from './scenarios.ts';
+import { WINDOW_MS } from './shard-bridge.ts';
 import { makeRoster } from './shard-world.ts';
 import type { ShardHops, ShardJob, ShardProgress, ShardReport } from './shard-worker.ts';
 import { TraceHash } from './simulator.ts';
@@ -41,6 +42,8 @@ export interface ShardedResult {
   joinFailures: number;
   /** Messages that crossed between threads (frames, closes, handshakes, relays, joins). */
   crossMessages: number;
+  /** Frames that crossed for a link the far end had closed meanwhile (dropped, as a closed channel drops them). */
+  framesForClosedLinks: number;
   frames: number;
   bytes: number;
   /** Bytes sent per live node per second in the idle window (null without one). */
@@ -58,9 +61,6 @@ export interface ShardedResult {
   simSeconds: number;
   wallSeconds: number;
 }
-
-/** The least one-way link latency of the memory network (10 ms plus an exponential tail). */
-const WINDOW_MS = 10;
 
 export async function runSharded(options: ShardedOptions): Promise<ShardedResult> {
   const started = performance.now();
@@ -157,6 +157,7 @@ export async function runSharded(options: ShardedOptions): Promise<ShardedResult
       inconsistent,
       joinFailures: ordered.reduce((a, r) => a + r.joinFailures, 0),
       crossMessages: ordered.reduce((a, r) => a + r.crossMessages, 0),
+      framesForClosedLinks: ordered.reduce((a, r) => a + r.framesForNoLink, 0),
       frames: ordered.reduce((a, r) => a + r.frames, 0),
       bytes: ordered.reduce((a, r) => a + r.bytes, 0),
       maintenanceBytesPerNodePerSec: options.idleSeconds
