@@ -10,27 +10,9 @@ import type { Simulator } from './simulator.ts';
 /** The least one-way link latency of the memory network: the length of the threads' lockstep windows. */
 export const WINDOW_MS = 10;
 
-/**
- * Which thread runs a node: ranges of ids, so that Kademlia's near traffic stays in one thread, cut at
- * the roster's quantiles so that each thread runs as many nodes (cut at 0x80, seed 1 gave one thread
- * 5,110 of 10,000 nodes, and the other waited for it).
- */
-export class IdRanges {
-  private readonly cuts: Id[];
-
-  constructor(
-    ids: readonly Id[],
-    readonly shards: number,
-  ) {
-    const sorted = [...ids].sort();
-    this.cuts = Array.from({ length: shards - 1 }, (_, s) => sorted[Math.floor(((s + 1) * sorted.length) / shards)]!);
-  }
-
-  shardOf(id: Id): number {
-    let shard = 0;
-    while (shard < this.cuts.length && id >= this.cuts[shard]!) shard++;
-    return shard;
-  }
+/** The thread that runs node `id`: by its first byte, so Kademlia's near traffic stays in one thread. */
+export function shardOf(id: Id, shards: number): number {
+  return Math.floor((parseInt(id.slice(0, 2), 16) * shards) / 256);
 }
 
 /** One message between threads; tuples keep the structured clone small. */
@@ -78,7 +60,6 @@ export class ShardBridge implements RemoteShards {
   private connecting = new Map<number, (end: MemoryLink | null, failure?: 'BAD_SIGNATURE' | 'UNREACHABLE') => void>();
   private relays = new Map<number, (answer: SignalEnvelope | null) => void>();
   private relayCount = 0;
-  readonly shards: number;
   /** The end of the window running now: nothing sent may be due before it. */
   windowEnd = 0;
   /** Messages and frames that crossed, for the run's figures. */
@@ -90,17 +71,16 @@ export class ShardBridge implements RemoteShards {
 
   constructor(
     readonly shard: number,
-    readonly ranges: IdRanges,
+    readonly shards: number,
     private readonly network: MemoryNetwork,
     private readonly clock: Simulator,
     private readonly host: ShardHost,
   ) {
-    this.shards = ranges.shards;
-    this.outbound = Array.from({ length: this.shards }, () => []);
+    this.outbound = Array.from({ length: shards }, () => []);
   }
 
   holds(id: Id): boolean {
-    return this.ranges.shardOf(id) !== this.shard;
+    return shardOf(id, this.shards) !== this.shard;
   }
 
   /** Queues `message` for `shard`; `at` is when it acts there (news of a join acts at the barrier). */
@@ -143,7 +123,7 @@ export class ShardBridge implements RemoteShards {
     // A refusal comes back at the end of the next window at the latest: our end must not open before.
     if (delay <= 2 * WINDOW_MS) throw new Error(`a link handshake of ${delay} ms is too short for windows of ${WINDOW_MS} ms`);
     const linkId = this.linkCount++ * this.shards + this.shard;
-    const shard = this.ranges.shardOf(answerer);
+    const shard = shardOf(answerer, this.shards);
     const at = this.clock.now() + delay;
     this.send(shard, at, ['h', linkId, offerer, answerer, via, offerFingerprint, answerFingerprint, oneWay, at]);
     this.connecting.set(linkId, done);
@@ -158,7 +138,7 @@ export class ShardBridge implements RemoteShards {
   /** The stand-in server carries `offer` to `to` in another thread and its answer back (null: none). */
   relayOffer(from: Id, to: Id, offer: SignalEnvelope, at: number): Promise<SignalEnvelope | null> {
     const id = this.relayCount++ * this.shards + this.shard;
-    this.send(this.ranges.shardOf(to), at, ['o', id, from, to, offer, at]);
+    this.send(shardOf(to, this.shards), at, ['o', id, from, to, offer, at]);
     return new Promise((resolve) => this.relays.set(id, resolve));
   }
 

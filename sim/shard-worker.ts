@@ -6,7 +6,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import type { Id } from '../src/core/id.ts';
 import { seededRng } from '../src/core/rng.ts';
 import { emptyStats, lookup } from './scenarios.ts';
-import { IdRanges, type CrossMessage } from './shard-bridge.ts';
+import type { CrossMessage } from './shard-bridge.ts';
 import { makeRoster, ShardWorld } from './shard-world.ts';
 
 export interface ShardJob {
@@ -103,10 +103,10 @@ class Inbox {
 
 export async function runShard(job: ShardJob, parent: MessagePort): Promise<void> {
   const { shard, shards, n } = job;
+  const world = new ShardWorld({ seed: job.seed, traceFrames: true }, shard, shards);
+  const { sim, bridge } = world;
   const roster = makeRoster(job.seed, n);
   const ids = roster.identities.map((identity) => identity.id);
-  const world = new ShardWorld({ seed: job.seed, traceFrames: true }, shard, new IdRanges(ids, shards));
-  const { sim, bridge } = world;
   const posted = new Int32Array(job.posted);
   const simStarted = sim.now();
   let phase = 'join';

@@ -6,7 +6,7 @@ import { createSimIdentity, type Identity } from '../src/core/identity.ts';
 import { seededRng } from '../src/core/rng.ts';
 import type { Link, SignalEnvelope } from '../src/transport/link.ts';
 import type { MemoryConnector } from '../src/transport/memory-connector.ts';
-import { ShardBridge, type IdRanges, type ShardHost } from './shard-bridge.ts';
+import { ShardBridge, shardOf, type ShardHost } from './shard-bridge.ts';
 import { SimWorld, type SimNode, type WorldOptions } from './world.ts';
 
 /** Every node of the room, in join order, the same in every thread: identity and random seed. */
@@ -36,16 +36,16 @@ export class ShardWorld extends SimWorld implements ShardHost {
   constructor(
     options: WorldOptions,
     readonly shard: number,
-    readonly ranges: IdRanges,
+    readonly shards: number,
   ) {
     // Each thread its own random streams (network jitter, server picks), all drawn from the one seed.
     super({ ...options, seed: (options.seed + Math.imul(0x9e3779b9, shard + 1)) >>> 0 });
-    this.bridge = new ShardBridge(shard, ranges, this.network, this.sim, this);
+    this.bridge = new ShardBridge(shard, shards, this.network, this.sim, this);
     this.network.remote = this.bridge;
   }
 
   owns(id: Id): boolean {
-    return this.ranges.shardOf(id) === this.shard;
+    return shardOf(id, this.shards) === this.shard;
   }
 
   override startJoin(node: SimNode): Promise<void> {

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { MemoryLink } from '../../src/transport/memory-link.ts';
 import { lookup, emptyStats } from '../../sim/scenarios.ts';
 import { runSharded } from '../../sim/sharded.ts';
-import { IdRanges } from '../../sim/shard-bridge.ts';
+import { shardOf } from '../../sim/shard-bridge.ts';
 import { makeRoster, ShardWorld } from '../../sim/shard-world.ts';
 
 /** Two shards in this thread, stepped in windows as sim/shard-worker.ts steps them across threads. */
-function inProcessRoom(seed: number, ranges: IdRanges) {
-  const worlds = [new ShardWorld({ seed }, 0, ranges), new ShardWorld({ seed }, 1, ranges)];
+function inProcessRoom(seed: number) {
+  const worlds = [new ShardWorld({ seed }, 0, 2), new ShardWorld({ seed }, 1, 2)];
   let end = worlds[0]!.sim.now() + 10;
   const step = async () => {
     for (const w of worlds) {
@@ -30,12 +30,11 @@ function inProcessRoom(seed: number, ranges: IdRanges) {
 
 describe('sharded simulation', () => {
   it('two shards in one thread form one overlay: links cross, and every node routes to every node', async () => {
+    const { worlds, runUntil } = inProcessRoom(5);
     const roster = makeRoster(5, 40);
-    const ranges = new IdRanges(roster.identities.map((x) => x.id), 2);
-    const { worlds, runUntil } = inProcessRoom(5, ranges);
     const joined: Promise<void>[] = [];
     roster.identities.forEach((identity, i) => {
-      const world = worlds[ranges.shardOf(identity.id)]!;
+      const world = worlds[shardOf(identity.id, 2)]!;
       world.sim.setTimeout(() => joined.push(world.startJoin(world.addNode(identity, roster.seeds[i]))), i * 50);
     });
     let settled = 0;
@@ -45,8 +44,7 @@ describe('sharded simulation', () => {
       return settled === 40;
     }, 120_000)).toBe(true);
     expect(worlds.map((w) => w.liveJoined.length).reduce((a, b) => a + b)).toBe(40);
-    // The ranges are cut at the median id: each shard runs half the nodes.
-    expect(worlds.map((w) => w.liveJoined.length)).toEqual([20, 20]);
+    expect(worlds.every((w) => w.liveJoined.length > 5)).toBe(true);
     // Links whose ends are in different shards exist, and carried frames both ways.
     const crossEnds = worlds.flatMap((w) => [...w.nodes.values()].flatMap((n) => n.overlay.links()))
       .filter((l) => (l as unknown as MemoryLink).remote !== null);
@@ -71,11 +69,10 @@ describe('sharded simulation', () => {
   });
 
   it('refuses a cross-shard handshake whose fingerprints no answer signed, and a message due inside the window', async () => {
+    const { worlds, step } = inProcessRoom(6);
     const roster = makeRoster(6, 8);
-    const ranges = new IdRanges(roster.identities.map((x) => x.id), 2);
-    const { worlds, step } = inProcessRoom(6, ranges);
-    const a = roster.identities.find((x) => ranges.shardOf(x.id) === 0)!;
-    const b = roster.identities.find((x) => ranges.shardOf(x.id) === 1)!;
+    const a = roster.identities.find((x) => shardOf(x.id, 2) === 0)!;
+    const b = roster.identities.find((x) => shardOf(x.id, 2) === 1)!;
     worlds[0]!.addNode(a);
     worlds[1]!.addNode(b);
     const outcome: Array<string | null> = [];
