@@ -207,12 +207,11 @@ export class ShardBridge implements RemoteShards {
    */
   private onHandshake(from: number, m: Extract<CrossMessage, ['h', ...unknown[]]>): void {
     const [, linkId, offerer, answerer, via, offerFingerprint, answerFingerprint, oneWay, at] = m;
-    const waiting = this.network.answered.get(offerFingerprint);
-    if (!waiting || waiting.answerer !== answerer || waiting.fingerprint !== answerFingerprint) {
+    const waiting = this.network.takeAnswer(offerFingerprint, answerer, answerFingerprint);
+    if (!waiting) {
       this.send(from, this.windowEnd, ['r', linkId, this.windowEnd]);
       return;
     }
-    this.network.answered.delete(offerFingerprint);
     this.clock.setTimeout(() => {
       const end = this.network.openRemoteEnd(answerer, offerer, via, oneWay, new CrossEnd(this, linkId, from));
       if (!end) return waiting.reject(new Error('answerer gone'));

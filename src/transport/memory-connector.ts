@@ -99,36 +99,12 @@ export class MemoryConnector implements Connector {
     this.pending.delete(answer.token);
     this.opts.clock.clearTimeout(entry.timer);
     const { network, identity, clock } = this.opts;
-    if (network.remote?.holds(answer.from)) {
-      // The answerer is in another simulator thread: it checks the fingerprints there.
-      const timer = clock.setTimeout(() => entry.reject(new SelfmeshError('TIMEOUT', 'handshake timed out')), this.timeoutMs);
-      network.remote.connect(identity.id, answer.from, entry.via, entry.fingerprint, answer.fingerprint, (end, failure) => {
-        clock.clearTimeout(timer);
-        if (end) entry.resolve(end);
-        else if (failure === 'BAD_SIGNATURE') entry.reject(new SelfmeshError('BAD_SIGNATURE', 'handshake fingerprint mismatch'));
-        else entry.reject(new SelfmeshError('UNREACHABLE', `no path to ${answer.from.slice(0, 8)}`));
-      });
-      return;
-    }
-    const waiting = network.answered;
-    const other = waiting.get(entry.fingerprint);
-    // The "DTLS handshake": both ends must hold the fingerprints that were signed.
-    if (!other || other.answerer !== answer.from || other.fingerprint !== answer.fingerprint) {
-      entry.reject(new SelfmeshError('BAD_SIGNATURE', 'handshake fingerprint mismatch'));
-      return;
-    }
-    waiting.delete(entry.fingerprint);
     const timer = clock.setTimeout(() => entry.reject(new SelfmeshError('TIMEOUT', 'handshake timed out')), this.timeoutMs);
-    network.connect(identity.id, answer.from, entry.via, (ends) => {
+    network.handshake(identity.id, answer.from, entry.via, entry.fingerprint, answer.fingerprint, (end, failure) => {
       clock.clearTimeout(timer);
-      if (!ends) {
-        const e = new SelfmeshError('UNREACHABLE', `no path to ${answer.from.slice(0, 8)}`);
-        entry.reject(e);
-        other.reject(e);
-        return;
-      }
-      entry.resolve(ends[0]);
-      other.resolve(ends[1]);
+      if (end) entry.resolve(end);
+      else if (failure === 'BAD_SIGNATURE') entry.reject(new SelfmeshError('BAD_SIGNATURE', 'handshake fingerprint mismatch'));
+      else entry.reject(new SelfmeshError('UNREACHABLE', `no path to ${answer.from.slice(0, 8)}`));
     });
   }
 

@@ -13,6 +13,7 @@
 // - Duplication and reordering exist only to test robustness against a broken transport (default off).
 // - Bandwidth is not modelled (bufferedAmount stays 0); bytes are counted per node.
 import type { Clock } from '../core/clock.ts';
+import { SelfmeshError } from '../core/errors.ts';
 import type { Id } from '../core/id.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Link, LinkEvents } from './link.ts';
@@ -255,6 +256,36 @@ export class MemoryNetwork {
   /** How long a link setup takes once both envelopes have been carried, on a path of this one-way delay. */
   handshakeMs(oneWay: number): number {
     return oneWay * 2 * this.opts.handshakeRoundTrips;
+  }
+
+  /** The answer waiting for this offer, taken, if it is the answerer's and signed these fingerprints; else null. */
+  takeAnswer(offerFingerprint: string, answerer: Id, answerFingerprint: string): AnswerWaiting | null {
+    const waiting = this.answered.get(offerFingerprint);
+    if (!waiting || waiting.answerer !== answerer || waiting.fingerprint !== answerFingerprint) return null;
+    this.answered.delete(offerFingerprint);
+    return waiting;
+  }
+
+  /**
+   * The "DTLS handshake" of an offer whose answer came back: both ends must hold the fingerprints that
+   * were signed. `done` gets the offerer's end once the pair is up, or why it is not; the answerer's
+   * waiting link gets the other end. An answerer in another simulator thread checks there.
+   */
+  handshake(
+    offerer: Id, answerer: Id, via: Link['via'], offerFingerprint: string, answerFingerprint: string,
+    done: (end: MemoryLink | null, failure?: 'BAD_SIGNATURE' | 'UNREACHABLE') => void,
+  ): void {
+    if (this.remote?.holds(answerer)) return this.remote.connect(offerer, answerer, via, offerFingerprint, answerFingerprint, done);
+    const other = this.takeAnswer(offerFingerprint, answerer, answerFingerprint);
+    if (!other) return done(null, 'BAD_SIGNATURE');
+    this.connect(offerer, answerer, via, (ends) => {
+      if (!ends) {
+        other.reject(new SelfmeshError('UNREACHABLE', `no path to ${offerer.slice(0, 8)}`));
+        return done(null, 'UNREACHABLE');
+      }
+      done(ends[0]);
+      other.resolve(ends[1]);
+    });
   }
 
   /** Makes a connected pair after the handshake; resolves with [aEnd, bEnd] or null if it failed. */
