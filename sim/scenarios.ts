@@ -94,70 +94,90 @@ export async function lookups(world: SimWorld, count: number, perSecond: number,
  * for each key must end at the true closest node, through live nodes only. Returns the failed walks.
  *
  * Each node's next hops for all the keys are read one node at a time (its table stays in cache across
- * the keys; key by key, every step touched another node's table: 4.5 s a check at 2,000 nodes), and
- * each walk reuses the ends of the walks it joins.
+ * the keys; key by key, every step touched another node's table: 4.5 s a check at 2,000 nodes). A next
+ * hop outside `fromIds` (a joining node, or one not asked about) gets its own row too.
  */
 export function inconsistentRoutes(world: SimWorld, keys: Id[], fromIds: readonly Id[] = world.liveJoined): number {
+  const ids: Id[] = [...fromIds];
   const index = new Map<Id, number>();
-  fromIds.forEach((id, i) => index.set(id, i));
-  // nextOf[i * keys.length + k]: the index of node i's next hop for key k; -1 none (node i answers),
-  // -2 a node outside fromIds (looked up as the walk reaches it), -3 node i is gone.
-  const nextOf = new Int32Array(fromIds.length * keys.length);
-  const outside = new Map<number, Id>();
-  for (let i = 0; i < fromIds.length; i++) {
-    const node = world.nodes.get(fromIds[i]!);
+  ids.forEach((id, i) => index.set(id, i));
+  const rows: Int32Array[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const node = world.nodes.get(ids[i]!);
+    const row = new Int32Array(keys.length);
     for (let k = 0; k < keys.length; k++) {
       if (!node || !node.alive) {
-        nextOf[i * keys.length + k] = -3;
+        row[k] = GONE;
         continue;
       }
       const next = node.overlay.nextHop(keys[k]!);
-      const j = next === undefined ? -1 : (index.get(next) ?? -2);
-      nextOf[i * keys.length + k] = j;
-      if (j === -2) outside.set(i * keys.length + k, next!);
+      if (next === undefined) {
+        row[k] = ANSWERS;
+        continue;
+      }
+      let j = index.get(next);
+      if (j === undefined) {
+        j = ids.length;
+        ids.push(next);
+        index.set(next, j);
+      }
+      row[k] = j;
     }
+    rows.push(row);
   }
+  const nextOf = new Int32Array(ids.length * keys.length);
+  rows.forEach((row, i) => nextOf.set(row, i * keys.length));
+  const truth = Int32Array.from(keys, (key) => {
+    const closest = world.trueClosest(key);
+    return closest === undefined ? NOWHERE : (index.get(closest) ?? NOWHERE);
+  });
+  return walkRoutes(nextOf, keys.length, fromIds.map((_, i) => i), truth);
+}
+
+/** In a row of next hops: the node answers the key itself, or is gone. */
+export const ANSWERS = -1;
+export const GONE = -3;
+/** Where a walk that reaches no answering node ends (never a node's index). */
+const NOWHERE = -2;
+
+/**
+ * The greedy walks over next hops given as node indices (`nextOf[i * keyCount + k]`: node i's next hop
+ * for key k, or ANSWERS, or GONE): from each node of `from`, the walk for each key must end at
+ * `truth[k]`. Returns the walks that do not. A walk reuses the ends of the walks it joins.
+ */
+export function walkRoutes(nextOf: Int32Array, keyCount: number, from: readonly number[], truth: Int32Array): number {
   let bad = 0;
-  const end = new Map<Id, Id | null>();
-  const path: Id[] = [];
-  for (let k = 0; k < keys.length; k++) {
-    const key = keys[k]!;
-    const truth = world.trueClosest(key);
-    end.clear();
-    for (const from of fromIds) {
+  const end = new Int32Array(nextOf.length / keyCount);
+  const path: number[] = [];
+  for (let k = 0; k < keyCount; k++) {
+    // end[i]: where the walk from i ends, NOWHERE, or UNKNOWN while not walked yet.
+    end.fill(UNKNOWN);
+    for (const start of from) {
       path.length = 0;
-      let at: Id = from;
-      let result: Id | null = null;
-      for (let hops = 0; hops < 64; hops++) {
-        const known = end.get(at);
-        if (known !== undefined) {
-          result = known;
+      let at = start;
+      let result = NOWHERE;
+      for (let hop = 0; hop < 64; hop++) {
+        if (end[at] !== UNKNOWN) {
+          result = end[at]!;
           break;
         }
-        const i = index.get(at);
-        let next: Id | undefined;
-        if (i !== undefined) {
-          const j = nextOf[i * keys.length + k]!;
-          if (j === -3) break;
-          next = j === -1 ? undefined : j === -2 ? outside.get(i * keys.length + k) : fromIds[j];
-        } else {
-          const node = world.nodes.get(at);
-          if (!node || !node.alive) break;
-          next = node.overlay.nextHop(key);
-        }
+        const next = nextOf[at * keyCount + k]!;
+        if (next === GONE) break;
         path.push(at);
-        if (next === undefined) {
+        if (next === ANSWERS) {
           result = at;
           break;
         }
         at = next;
       }
-      for (const p of path) end.set(p, result);
-      if (result !== truth) bad++;
+      for (const p of path) end[p] = result;
+      if (result !== truth[k]) bad++;
     }
   }
   return bad;
 }
+
+const UNKNOWN = -4;
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;

@@ -5,7 +5,7 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Id } from '../src/core/id.ts';
 import { seededRng } from '../src/core/rng.ts';
-import { emptyStats, lookup } from './scenarios.ts';
+import { ANSWERS, emptyStats, GONE, lookup } from './scenarios.ts';
 import type { CrossMessage } from './shard-bridge.ts';
 import { makeRoster, ShardWorld } from './shard-world.ts';
 
@@ -73,7 +73,7 @@ export interface ShardReport {
   windows: number;
 }
 
-/** A thread's next hop towards each key, for each roster node it runs: roster index, -1 none, -3 not ours. */
+/** A thread's next hop towards each key, for each roster node it runs: roster index, ANSWERS, or GONE (not ours). */
 export interface ShardHops {
   type: 'hops';
   shard: number;
@@ -244,13 +244,13 @@ export async function runShard(job: ShardJob, parent: MessagePort): Promise<void
   const index = new Map<Id, number>();
   ids.forEach((id, i) => index.set(id, i));
   const { keys } = check;
-  const nextOf = new Int32Array(n * keys.length).fill(-3);
+  const nextOf = new Int32Array(n * keys.length).fill(GONE);
   for (const [id, node] of world.nodes) {
     if (!node.alive) continue;
     const i = index.get(id)!;
     for (let k = 0; k < keys.length; k++) {
       const next = node.overlay.nextHop(keys[k]!);
-      nextOf[i * keys.length + k] = next === undefined ? -1 : (index.get(next) ?? -2);
+      nextOf[i * keys.length + k] = next === undefined ? ANSWERS : (index.get(next) ?? GONE);
     }
   }
   const hops: ShardHops = { type: 'hops', shard, nextOf };

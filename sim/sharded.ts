@@ -5,7 +5,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { compareDistance, type Id } from '../src/core/id.ts';
 import { seededRng } from '../src/core/rng.ts';
-import { mean, percentile } from './scenarios.ts';
+import { GONE, mean, percentile, walkRoutes } from './scenarios.ts';
 import { WINDOW_MS } from './shard-bridge.ts';
 import { makeRoster } from './shard-world.ts';
 import type { ShardHops, ShardJob, ShardProgress, ShardReport } from './shard-worker.ts';
@@ -137,12 +137,17 @@ export async function runSharded(options: ShardedOptions): Promise<ShardedResult
     await hopsDone;
     if (failure) throw failure;
     const ids = makeRoster(seed, n).identities.map((identity) => identity.id);
-    const nextOf = new Int32Array(n * keys.length).fill(-3);
-    for (const part of hops) for (let i = 0; i < nextOf.length; i++) if (part.nextOf[i] !== -3) nextOf[i] = part.nextOf[i]!;
+    const nextOf = new Int32Array(n * keys.length).fill(GONE);
+    for (const part of hops) for (let i = 0; i < nextOf.length; i++) if (part.nextOf[i] !== GONE) nextOf[i] = part.nextOf[i]!;
     const index = new Map<Id, number>();
     ids.forEach((id, i) => index.set(id, i));
     const joined = reports.flatMap((r) => r.joined).map((id) => index.get(id)!);
-    const inconsistent = walkRoutes(ids, nextOf, keys, joined);
+    const truth = Int32Array.from(keys, (key) => {
+      let best = -1;
+      for (const j of joined) if (best < 0 || compareDistance(key, ids[j]!, ids[best]!) < 0) best = j;
+      return best;
+    });
+    const inconsistent = walkRoutes(nextOf, keys.length, joined, truth);
     const ordered = [...reports].sort((a, b) => a.shard - b.shard);
     const trace = new TraceHash();
     for (const r of ordered) trace.add(r.traceHash);
@@ -183,43 +188,4 @@ function mergeCounts(parts: Array<Record<string, number>>): Record<string, numbe
   const out: Record<string, number> = {};
   for (const part of parts) for (const [k, v] of Object.entries(part)) out[k] = (out[k] ?? 0) + v;
   return out;
-}
-
-/**
- * Routing consistency over next hops given as roster indices: from every joined node, the greedy walk for
- * each key must end at the joined node truly closest to it. Returns the walks that do not.
- */
-export function walkRoutes(ids: readonly Id[], nextOf: Int32Array, keys: readonly Id[], joined: readonly number[]): number {
-  let bad = 0;
-  const end = new Int32Array(ids.length);
-  for (let k = 0; k < keys.length; k++) {
-    const key = keys[k]!;
-    let truth = -1;
-    for (const j of joined) if (truth < 0 || compareDistance(key, ids[j]!, ids[truth]!) < 0) truth = j;
-    // end[i]: where the walk from i ends (-1 unknown yet, -2 nowhere).
-    end.fill(-1);
-    const path: number[] = [];
-    for (const from of joined) {
-      path.length = 0;
-      let at = from;
-      let result = -2;
-      for (let hop = 0; hop < 64; hop++) {
-        if (end[at] !== -1) {
-          result = end[at]!;
-          break;
-        }
-        const next = nextOf[at * keys.length + k]!;
-        if (next === -3 || next === -2) break;
-        path.push(at);
-        if (next === -1) {
-          result = at;
-          break;
-        }
-        at = next;
-      }
-      for (const p of path) end[p] = result;
-      if (result !== truth) bad++;
-    }
-  }
-  return bad;
 }
