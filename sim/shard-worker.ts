@@ -80,27 +80,6 @@ export interface ShardHops {
   nextOf: Int32Array;
 }
 
-/** The messages of one port, taken in order. */
-class Inbox {
-  private queue: unknown[] = [];
-  private waiting: ((m: unknown) => void) | null = null;
-
-  constructor(port: MessagePort) {
-    port.on('message', (m: unknown) => {
-      if (this.waiting) {
-        const w = this.waiting;
-        this.waiting = null;
-        w(m);
-      } else this.queue.push(m);
-    });
-  }
-
-  next<T>(): Promise<T> {
-    if (this.queue.length > 0) return Promise.resolve(this.queue.shift() as T);
-    return new Promise((resolve) => (this.waiting = resolve as (m: unknown) => void));
-  }
-}
-
 export async function runShard(job: ShardJob, parent: MessagePort): Promise<void> {
   const { shard, shards, n } = job;
   const world = new ShardWorld({ seed: job.seed, traceFrames: true }, shard, shards);
@@ -240,7 +219,7 @@ export async function runShard(job: ShardJob, parent: MessagePort): Promise<void
   parent.postMessage(done);
 
   // The routing check reads every table: each thread gives its nodes' next hops for the coordinator's keys.
-  const check = await new Inbox(parent).next<{ keys: Id[] }>();
+  const check = await new Promise<{ keys: Id[] }>((resolve) => parent.once('message', resolve));
   const index = new Map<Id, number>();
   ids.forEach((id, i) => index.set(id, i));
   const { keys } = check;
